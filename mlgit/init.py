@@ -1,0 +1,119 @@
+"""`mlgit init`: make a directory an mlgit project (git, DVC, mlgit.yaml, pre-commit config)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit.config import CONFIG_FILE
+from mlgit.errors import MlgitError
+from mlgit.report import write_atomic
+
+PRE_COMMIT_FILE = ".pre-commit-config.yaml"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    created: tuple[str, ...]  # what this run made: "git repository", "mlgit.yaml", ...
+    kept: tuple[str, ...]  # what was there already and left alone
+
+
+def config_text(providers: tuple[str, ...]) -> str:
+    return f"""\
+# mlgit configuration. Check it with `mlgit check-config`.
+version: 1
+
+# Datasets: DVC-tracked files or directories, each checked against its schema by
+# `mlgit validate`. Add one with `mlgit track data/train.parquet`.
+datasets: {{}}
+
+# Models: where each model and its metrics are, and the gates a version must pass before
+# `mlgit promote` tags it. mlgit never loads the model file.
+#   churn:
+#     path: models/churn.pkl
+#     metrics: metrics.json            # DVC metrics file written by your pipeline
+#     dataset: train                   # the dataset it is trained on (for drift)
+#     gates:
+#       - {{metric: roc_auc, min: 0.80}}
+#       - {{metric: roc_auc, max_drop: 0.01, baseline: prod}}
+#       - {{metric: slices.sex.accuracy, max_gap: 0.05}}   # fairness gap between slices
+models: {{}}
+
+# Stages a model version moves through, as GTO-compatible git tags (MODEL#STAGE#N).
+stages: [staging, prod]
+promotion:
+  requires:
+    prod: [staging]                    # a version must have been in staging before prod
+
+# Drift thresholds for `mlgit drift` and `mlgit monitor`.
+drift:
+  psi: {{warn: 0.1, fail: 0.2}}
+  js: {{fail: 0.1}}
+  wasserstein: {{fail: 0.1}}
+  share: 0.5                           # the dataset drifts when this share of columns does
+
+# CI (pull requests), CT (retraining) and CD (deploy on promotion) pipelines.
+ci:
+  providers: [{", ".join(providers)}]
+  python: "3.11"
+  schedule: "0 3 * * 1"                # retraining check, cron in UTC
+  train: dvc repro
+  # deploy: ./deploy.sh {{model}} {{version}} {{stage}}
+"""
+
+
+PRE_COMMIT_TEXT = """\
+# pre-commit hooks from mlgit. Install them once with `pre-commit install`.
+# They run the mlgit installed in your environment (language: system).
+repos:
+  - repo: local
+    hooks:
+      - id: mlgit-check-config
+        name: mlgit check-config
+        entry: mlgit check-config
+        language: system
+        files: ^(mlgit\\.yaml|schemas/.*\\.(ya?ml|json))$
+        pass_filenames: false
+"""
+
+
+def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult:
+    from mlgit.repo import dvc
+    from mlgit.repo import git as gitx
+
+    directory = directory.resolve()
+    if not directory.is_dir():
+        raise MlgitError(f"{directory}: not a directory; create it or run mlgit init elsewhere")
+    if not os.access(directory, os.W_OK):
+        raise MlgitError(f"{directory}: not writable; run mlgit init in a directory you can write")
+    created: list[str] = []
+    kept: list[str] = []
+    root = gitx.find_root(directory)
+    if root is None:
+        gitx._git_module()  # fail before touching anything when git is missing
+        dvc._dvc_executable()
+        gitx.init(directory)
+        root = directory
+        created.append("git repository")
+    else:
+        kept.append("git repository")
+    if dvc.is_initialized(root):
+        kept.append("DVC")
+    else:
+        dvc.init(root)
+        created.append("DVC")
+    files = {CONFIG_FILE: config_text(providers), PRE_COMMIT_FILE: PRE_COMMIT_TEXT}
+    written = []
+    for name, text in files.items():
+        path = root / name
+        if path.exists() and not force:
+            kept.append(name)
+            continue
+        write_atomic(path, text)
+        written.append(path)
+        created.append(name)
+    if written:
+        gitx.stage(gitx.open_repo(root), written)
+    return InitResult(root=root, created=tuple(created), kept=tuple(kept))

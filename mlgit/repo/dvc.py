@@ -1,0 +1,205 @@
+"""DVC, the storage truth: the only module that talks to DVC.
+
+mlgit uses DVC's public surfaces only: the `dvc` CLI (init, add, status --json, fetch),
+`dvc.api.DVCFileSystem` to read data at a revision from a remote, and the stable YAML of
+`.dvc` files and `dvc.lock`. It never hashes data itself and never rewrites tracked files.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import git
+
+
+def _dvc_executable() -> str:
+    exe = shutil.which("dvc")
+    if exe is None:
+        raise MlgitError(
+            "dvc was not found on PATH; install it with `pip install dvc` "
+            "or activate the environment mlgit is installed in"
+        )
+    return exe
+
+
+def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `dvc ARGS` in `root` (no shell); a failure becomes an MlgitError with DVC's reason."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    proc = subprocess.run(
+        [_dvc_executable(), *args], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1] if lines else "")
+        raise MlgitError(f"`dvc {' '.join(args)}` failed in {root}: {reason.strip()}")
+    return proc
+
+
+def is_initialized(root: Path) -> bool:
+    return (root / ".dvc").is_dir()
+
+
+def init(root: Path) -> None:
+    run(root, "init", "--quiet")
+
+
+def add(root: Path, path: Path) -> Path:
+    """`dvc add` a file or directory; returns the `.dvc` file it wrote."""
+    run(root, "add", "--quiet", str(path))
+    return path.with_name(path.name + ".dvc")
+
+
+def status(root: Path) -> dict:
+    """`dvc status --json`: {} when workspace and cache agree."""
+    out = run(root, "status", "--json").stdout.strip()
+    return json.loads(out) if out else {}
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """Where DVC says a path's data is: its md5 and whether it is a directory."""
+
+    path: str  # relative to the repository root, POSIX
+    md5: str  # for directories, the md5 of the `.dir` manifest (without the suffix)
+    is_dir: bool
+    source: str  # the file that records it: "data/train.parquet.dvc" or "dvc.lock"
+
+
+def tracked(repo: git.Repo, path: str, rev: str | None = None) -> Tracked | None:
+    """The DVC record of `path` (relative to the root) in the work tree or at `rev`."""
+    from mlgit.repo import git as gitx
+
+    def read(name: str) -> bytes | None:
+        if rev is None:
+            file = Path(repo.working_dir) / name
+            return file.read_bytes() if file.exists() else None
+        return gitx.read_file_at(repo, rev, name)
+
+    posix = Path(path).as_posix()
+    dvc_file = f"{posix}.dvc"
+    text = read(dvc_file)
+    if text is not None:
+        outs = _yaml(text, dvc_file).get("outs") or []
+        for out in outs:
+            if Path(out.get("path", "")).name == Path(posix).name:
+                return _record(posix, out, dvc_file)
+    lock = read("dvc.lock")
+    if lock is not None:
+        for stage in (_yaml(lock, "dvc.lock").get("stages") or {}).values():
+            for out in stage.get("outs") or []:
+                if Path(out.get("path", "")).as_posix() == posix:
+                    return _record(posix, out, "dvc.lock")
+    return None
+
+
+def _record(path: str, out: dict, source: str) -> Tracked:
+    md5 = str(out.get("md5", ""))
+    return Tracked(path=path, md5=md5.removesuffix(".dir"), is_dir=md5.endswith(".dir"), source=source)
+
+
+def _yaml(text: bytes, name: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MlgitError(f"{name} is not valid YAML ({exc}); restore it with `git checkout`") from None
+    return data if isinstance(data, dict) else {}
+
+
+def cache_dir(root: Path) -> Path:
+    """DVC's cache directory (`cache.dir` in .dvc/config[.local], else .dvc/cache)."""
+    result = root / ".dvc" / "cache"
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser()
+        parser.read(root / ".dvc" / name, encoding="utf-8")
+        if parser.has_option("cache", "dir"):
+            configured = Path(parser.get("cache", "dir"))
+            result = configured if configured.is_absolute() else root / ".dvc" / configured
+    return result
+
+
+def _cache_file(root: Path, md5: str, suffix: str = "") -> Path:
+    return cache_dir(root) / "files" / "md5" / md5[:2] / (md5[2:] + suffix)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset: its name inside the dataset and where its bytes are on disk."""
+
+    relpath: str
+    local: Path
+
+
+def files_at(repo: git.Repo, path: str, rev: str) -> list[DataFile]:
+    """The files of DVC-tracked `path` as they were at git revision `rev`.
+
+    Read from DVC's cache when present (no copy); otherwise fetched through
+    `dvc.api.DVCFileSystem` from the configured remote into a temporary directory.
+    """
+    root = Path(repo.working_dir)
+    record = tracked(repo, path, rev)
+    if record is None:
+        raise MlgitError(
+            f"{path} is not tracked by DVC at revision {rev!r} (no {path}.dvc and no dvc.lock "
+            "output); pick a revision where it was added with `dvc add` or `mlgit track`"
+        )
+    files = _files_in_cache(root, record)
+    if files is not None:
+        return files
+    return _fetch(root, record, rev)
+
+
+def _files_in_cache(root: Path, record: Tracked) -> list[DataFile] | None:
+    if not record.is_dir:
+        local = _cache_file(root, record.md5)
+        return [DataFile(Path(record.path).name, local)] if local.exists() else None
+    manifest = _cache_file(root, record.md5, ".dir")
+    if not manifest.exists():
+        return None
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    files = [DataFile(e["relpath"], _cache_file(root, e["md5"])) for e in entries]
+    return files if all(f.local.exists() for f in files) else None
+
+
+def has_remote(root: Path) -> bool:
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser()
+        parser.read(root / ".dvc" / name, encoding="utf-8")
+        if any(section.startswith("'remote ") for section in parser.sections()):
+            return True
+    return False
+
+
+def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
+    if not has_remote(root):
+        raise MlgitError(
+            f"{record.path} at {rev!r} (md5 {record.md5}) is not in the DVC cache and no DVC remote "
+            "is configured; run `dvc pull` where the data exists, or `dvc remote add -d NAME URL`"
+        )
+    from dvc.api import DVCFileSystem
+
+    target = Path(tempfile.mkdtemp(prefix="mlgit-fetch-"))
+    try:
+        fs = DVCFileSystem(str(root), rev=rev)
+        fs.get(record.path, str(target / Path(record.path).name), recursive=record.is_dir)
+    except Exception as exc:  # DVC raises many types for a missing object; all mean the same
+        raise MlgitError(
+            f"could not fetch {record.path} at {rev!r} from the DVC remote ({exc}); "
+            "check `dvc remote list` and that the data was pushed with `dvc push`"
+        ) from None
+    base = target / Path(record.path).name
+    if base.is_file():
+        return [DataFile(base.name, base)]
+    return [DataFile(p.relative_to(base).as_posix(), p) for p in sorted(base.rglob("*")) if p.is_file()]

@@ -1,0 +1,208 @@
+"""Git through GitPython: the repository root, revisions, files at a revision, tags.
+
+Every function raises MlgitError with a fix for the user; callers never see GitPython errors.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import git
+
+
+def _git_module():  # noqa: ANN202 - the git module, imported late so `mlgit --help` stays fast
+    if shutil.which("git") is None:
+        raise MlgitError(
+            "git was not found on PATH; install git (e.g. `apt-get install git`) and try again"
+        )
+    import git
+
+    return git
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    """The top of the git work tree containing `start`, or None outside any repository."""
+    path = (start or Path.cwd()).resolve()
+    for candidate in (path, *path.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def open_repo(start: Path | None = None) -> git.Repo:
+    git = _git_module()
+    root = find_root(start)
+    if root is None:
+        where = start or Path.cwd()
+        raise MlgitError(f"{where} is not inside a git repository; run `mlgit init` first")
+    return git.Repo(root)
+
+
+def init(path: Path) -> git.Repo:
+    git = _git_module()
+    return git.Repo.init(path)
+
+
+def head_commit(repo: git.Repo) -> str | None:
+    """The commit HEAD points to, or None in a repository without commits."""
+    try:
+        return repo.head.commit.hexsha
+    except ValueError:
+        return None
+
+
+def resolve_rev(repo: git.Repo, rev: str) -> str:
+    """The full commit SHA of a revision (branch, tag, SHA, HEAD~1, ...)."""
+    git = _git_module()
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+    except git.GitCommandError:
+        raise MlgitError(
+            f"revision {rev!r} does not exist in {repo.working_dir}; "
+            "check the name with `git log --oneline` or `git tag`"
+        ) from None
+
+
+def is_dirty(repo: git.Repo, paths: list[str] | None = None) -> bool:
+    """True when tracked files differ from HEAD (untracked files do not count)."""
+    return repo.is_dirty(index=True, working_tree=True, untracked_files=False, path=paths)
+
+
+def read_file_at(repo: git.Repo, rev: str, path: str) -> bytes | None:
+    """The bytes of `path` (relative to the repo root) at `rev`, or None where it does not exist."""
+    git = _git_module()
+    commit = resolve_rev(repo, rev)
+    try:
+        blob = repo.commit(commit).tree / Path(path).as_posix()
+    except KeyError:
+        return None
+    except git.BadName:  # pragma: no cover - resolve_rev has checked it
+        return None
+    return blob.data_stream.read()
+
+
+def is_tracked(repo: git.Repo, path: Path) -> bool:
+    rel = relative_to_root(repo, path)
+    return bool(repo.git.ls_files("--", rel.as_posix()))
+
+
+def stage(repo: git.Repo, paths: list[Path]) -> None:
+    rels = [relative_to_root(repo, p).as_posix() for p in paths]
+    repo.git.add("--", *rels)
+
+
+def relative_to_root(repo: git.Repo, path: Path) -> Path:
+    root = Path(repo.working_dir).resolve()
+    absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
+    try:
+        return absolute.relative_to(root)
+    except ValueError:
+        raise MlgitError(
+            f"{path} is outside the repository {root}; move it inside the repository first"
+        ) from None
+
+
+def merge_base(repo: git.Repo, a: str, b: str = "HEAD") -> str:
+    git = _git_module()
+    try:
+        return repo.git.merge_base(resolve_rev(repo, a), resolve_rev(repo, b))
+    except git.GitCommandError:
+        raise MlgitError(f"{a!r} and {b!r} have no common ancestor; pass a base revision") from None
+
+
+def default_branch(repo: git.Repo) -> str:
+    """origin's HEAD branch when known, else main or master, whichever exists."""
+    git = _git_module()
+    try:
+        ref = repo.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
+        return ref.removeprefix("refs/remotes/origin/")
+    except git.GitCommandError:
+        pass
+    names = {h.name for h in repo.heads}
+    for name in ("main", "master"):
+        if name in names:
+            return name
+    raise MlgitError(
+        f"cannot tell the default branch of {repo.working_dir}; pass the base revision explicitly"
+    )
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    commit: str
+    annotated: bool
+    message: str
+    tagger: str
+    created: str  # ISO 8601 from git, "" for lightweight tags
+
+
+_TAG_FORMAT = "%00".join(
+    [
+        "%(refname:strip=2)",
+        "%(objecttype)",
+        "%(*objectname)",
+        "%(objectname)",
+        "%(taggername) %(taggeremail)",
+        "%(taggerdate:iso-strict)",
+        "%(contents)",
+    ]
+)
+
+
+def list_tags(repo: git.Repo, pattern: str | None = None) -> list[Tag]:
+    """All tags (or those matching a fnmatch `pattern`) in one `git for-each-ref` pass."""
+    args = ["--format", _TAG_FORMAT + "%00%00"]
+    refs = f"refs/tags/{pattern}" if pattern else "refs/tags"
+    out = repo.git.for_each_ref(*args, refs, strip_newline_in_stdout=False)
+    tags = []
+    for record in out.split("\x00\x00\n"):
+        if not record.strip("\n"):
+            continue
+        name, objtype, peeled, obj, tagger, date, message = record.split("\x00", 6)
+        annotated = objtype == "tag"
+        tags.append(
+            Tag(
+                name=name,
+                commit=peeled if annotated else obj,
+                annotated=annotated,
+                message=message if annotated else "",
+                tagger=tagger.strip() if annotated else "",
+                created=date,
+            )
+        )
+    return tags
+
+
+def create_tag(repo: git.Repo, name: str, rev: str, message: str) -> bool:
+    """Create annotated tag `name` at `rev`; False when it already exists (atomic in git)."""
+    git = _git_module()
+    require_identity(repo)
+    try:
+        repo.git.tag("-a", name, "-m", message, resolve_rev(repo, rev))
+    except git.GitCommandError as exc:
+        if "already exists" in str(exc):
+            return False
+        raise MlgitError(f"git could not create tag {name!r}: {exc.stderr.strip()}") from None
+    return True
+
+
+def require_identity(repo: git.Repo) -> None:
+    """Annotated tags and commits need a name and email; say how to set them."""
+    env_ok = os.environ.get("GIT_COMMITTER_NAME") and os.environ.get("GIT_COMMITTER_EMAIL")
+    if env_ok:
+        return
+    reader = repo.config_reader()
+    if reader.get_value("user", "name", "") and reader.get_value("user", "email", ""):
+        return
+    raise MlgitError(
+        "git has no identity to sign tags with; run `git config user.name 'Your Name'` and "
+        "`git config user.email you@example.com` (or set GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL)"
+    )

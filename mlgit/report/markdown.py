@@ -1,0 +1,35 @@
+"""Markdown for a pull-request comment: a headline, compact tables, linked images."""
+
+from __future__ import annotations
+
+from mlgit.report import FAIL, OK, SKIP, WARN, Report
+
+_MARK = {OK: "✅", WARN: "⚠️", FAIL: "❌", SKIP: "➖"}
+
+
+def render(report: Report, color: bool = False) -> str:
+    lines = [f"### {_MARK.get(report.status, '')} {report.title}", "", report.summary, ""]
+    for table in report.tables:
+        if table.title:
+            lines += [f"**{table.title}**", ""]
+        columns = ([""] if table.status else []) + list(table.columns)
+        lines.append("| " + " | ".join(columns) + " |")
+        lines.append("|" + "---|" * len(columns))
+        for index, row in enumerate(table.rows):
+            cells = [_cell(v) for v in row]
+            if table.status:
+                cells.insert(0, _MARK.get(table.status[index], ""))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    for caption, path in report.images:
+        lines += [f"![{caption}]({path})", ""]
+    for note in report.notes:
+        lines.append(f"> {note}")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")

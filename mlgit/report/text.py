@@ -1,0 +1,47 @@
+"""Text for a terminal (rich): a headline, one table per section, notes."""
+
+from __future__ import annotations
+
+import io
+
+from mlgit.report import FAIL, OK, SKIP, WARN, Report
+
+_STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
+_MARK = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "-"}
+
+
+def render(report: Report, color: bool) -> str:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=120,
+                      highlight=False, soft_wrap=False)
+    console.print(f"[{_STYLE.get(report.status, '')}]{_MARK.get(report.status, '')} "
+                  f"{report.title}[/]: {report.summary}", markup=True)
+    for table in report.tables:
+        rich_table = RichTable(title=table.title, title_justify="left", show_edge=False)
+        if table.status:
+            rich_table.add_column("")
+        for column in table.columns:
+            rich_table.add_column(column, overflow="fold")
+        for index, row in enumerate(table.rows):
+            cells = [_cell(v) for v in row]
+            if table.status:
+                status = table.status[index]
+                rich_table.add_row(_MARK.get(status, ""), *cells, style=_STYLE.get(status))
+            else:
+                rich_table.add_row(*cells)
+        console.print()
+        console.print(rich_table)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False)
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

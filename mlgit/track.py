@@ -1,0 +1,100 @@
+"""`mlgit track`: `dvc add` a dataset, register it in mlgit.yaml, stage the change in git."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgit import config as config_mod
+from mlgit.errors import MlgitError
+from mlgit.report import write_atomic
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    name: str
+    path: str  # relative to the repository root
+    dvc_file: str
+    schema: str | None  # the schema file written, if any
+    staged: tuple[str, ...]
+
+
+def dataset_name(path: Path) -> str:
+    """`data/Train Set.parquet` -> `train-set`: a valid dataset name from a file name."""
+    stem = path.name.split(".")[0] if path.name.split(".")[0] else path.name
+    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    return name or "data"
+
+
+def track(path: Path, name: str | None) -> TrackResult:
+    from mlgit.repo import dvc
+    from mlgit.repo import git as gitx
+
+    repo = gitx.open_repo(path.parent if path.parent.exists() else Path.cwd())
+    root = Path(repo.working_dir)
+    rel = gitx.relative_to_root(repo, path)
+    if not (root / rel).exists():
+        raise MlgitError(f"{path}: no such file or directory; check the path")
+    if rel == Path("."):
+        raise MlgitError(f"{path}: is the repository itself; track a data file or directory in it")
+    if gitx.is_tracked(repo, root / rel):
+        raise MlgitError(
+            f"{rel} is already tracked by git; run `git rm -r --cached {rel}` "
+            "(keeps the file) and then `mlgit track` again so DVC can track it"
+        )
+    if not dvc.is_initialized(root):
+        raise MlgitError(f"DVC is not initialised in {root}; run `mlgit init` first")
+    cfg_file = root / config_mod.CONFIG_FILE
+    cfg = config_mod.load(cfg_file)  # a broken config fails here, before anything is written
+    name = name or dataset_name(rel)
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9_-]*[a-z0-9])?", name):
+        raise MlgitError(
+            f"--name {name!r}: use lower-case letters, digits, '-' and '_' (e.g. train-2024)"
+        )
+    existing = cfg.datasets.get(name)
+    if existing and Path(existing.path) != rel:
+        raise MlgitError(
+            f"{cfg_file}: dataset {name!r} already points to {existing.path}; "
+            "choose another name with --name"
+        )
+    new_text = _with_dataset(cfg_file, name, rel.as_posix())
+    dvc_file = dvc.add(root, rel)
+    write_atomic(cfg_file, new_text)
+    staged = [root / dvc_file, cfg_file]
+    gitignore = (root / rel).parent / ".gitignore"
+    if gitignore.exists():
+        staged.append(gitignore)
+    gitx.stage(repo, staged)
+    return TrackResult(
+        name=name,
+        path=rel.as_posix(),
+        dvc_file=dvc_file.as_posix(),
+        schema=None,
+        staged=tuple(gitx.relative_to_root(repo, p).as_posix() for p in staged),
+    )
+
+
+def _with_dataset(cfg_file: Path, name: str, rel: str, schema: str | None = None) -> str:
+    """mlgit.yaml with `datasets.NAME` set, keeping the user's comments and key order."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    data = yaml.load(cfg_file.read_text(encoding="utf-8"))
+    datasets = data.get("datasets")
+    if not isinstance(datasets, CommentedMap):
+        datasets = CommentedMap()
+        data["datasets"] = datasets
+    datasets.fa.set_block_style()
+    entry = datasets.get(name) or CommentedMap()
+    entry["path"] = rel
+    if schema:
+        entry["schema"] = schema
+    datasets[name] = entry
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()

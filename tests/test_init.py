@@ -1,0 +1,149 @@
+"""`mlgit init`, `mlgit --help`, `--version`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mlgit import __version__
+from mlgit.cli import cli
+from tests.conftest import sh
+
+
+def run(cwd: Path, *args: str, env: dict | None = None):
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), env=env)
+    finally:
+        os.chdir(old)
+
+
+def test_help_lists_the_commands_that_exist() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "check-config", "track"):
+        assert f"  {command}" in result.output
+    assert all(name in result.output for name in cli.commands)
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_init_in_empty_directory(tmp_path: Path) -> None:
+    result = run(tmp_path, "init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".git").is_dir()
+    assert (tmp_path / ".dvc").is_dir()
+    config = yaml.safe_load((tmp_path / "mlgit.yaml").read_text())
+    assert config["version"] == 1
+    assert config["datasets"] == {} and config["models"] == {}
+    assert config["stages"] == ["staging", "prod"]
+    assert "ci" in config
+    hooks = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
+    local = hooks["repos"][0]
+    assert local["repo"] == "local"
+    assert local["hooks"][0]["entry"] == "mlgit check-config"
+    assert local["hooks"][0]["language"] == "system"
+    staged = sh(tmp_path, "git", "diff", "--cached", "--name-only").stdout.split()
+    assert "mlgit.yaml" in staged and ".pre-commit-config.yaml" in staged
+    assert "mlgit track" in result.output  # tells the next command
+
+
+def test_init_in_existing_repo_keeps_its_files(tmp_path: Path) -> None:
+    sh(tmp_path, "git", "init", "-q")
+    (tmp_path / "README.md").write_text("mine\n")
+    sh(tmp_path, "git", "add", "README.md")
+    sh(tmp_path, "git", "commit", "-q", "-m", "first")
+    result = run(tmp_path, "init")
+    assert result.exit_code == 0, result.output
+    assert "kept     git repository" in result.output
+    assert (tmp_path / "README.md").read_text() == "mine\n"
+    assert sh(tmp_path, "git", "log", "--oneline").stdout.count("\n") == 1
+
+
+def test_init_twice_changes_nothing(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").exit_code == 0
+    (tmp_path / "mlgit.yaml").write_text("version: 1\n# edited\n")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)}
+    result = run(tmp_path, "init")
+    assert result.exit_code == 0
+    assert "nothing to do" in result.output
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)}
+    assert before == after
+
+
+def test_init_force_rewrites_config(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").exit_code == 0
+    (tmp_path / "mlgit.yaml").write_text("version: 1\n")
+    result = run(tmp_path, "init", "--force", "--ci", "github,gitlab")
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((tmp_path / "mlgit.yaml").read_text())
+    assert config["ci"]["providers"] == ["github", "gitlab"]
+
+
+def test_init_bad_provider(tmp_path: Path) -> None:
+    result = run(tmp_path, "init", "--ci", "jenkins")
+    assert result.exit_code == 2
+    assert "--ci" in result.stderr
+    assert not (tmp_path / "mlgit.yaml").exists()
+
+
+def test_init_in_unwritable_directory(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: permissions do not stop writes")
+        result = run(locked, "init")
+        assert result.exit_code == 2
+        assert "not writable" in result.stderr
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_init_on_a_file_is_an_error(tmp_path: Path) -> None:
+    from mlgit.errors import MlgitError
+    from mlgit.init import init
+
+    target = tmp_path / "a-file"
+    target.write_text("")
+    try:
+        init(target, False, ("github",))
+    except MlgitError as exc:
+        assert "not a directory" in str(exc)
+    else:
+        raise AssertionError("init on a file must fail")
+
+
+def test_git_missing_on_path(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    work = tmp_path / "w"
+    work.mkdir()
+    result = run(work, "init", env={"PATH": str(empty)})
+    assert result.exit_code == 2
+    assert "git was not found on PATH" in result.stderr
+    assert list(work.iterdir()) == []
+
+
+def test_dvc_missing_on_path(tmp_path: Path) -> None:
+    only_git = tmp_path / "bin"
+    only_git.mkdir()
+    git = sh(tmp_path, "which", "git").stdout.strip()
+    (only_git / "git").symlink_to(git)
+    work = tmp_path / "w"
+    work.mkdir()
+    result = run(work, "init", env={"PATH": str(only_git)})
+    assert result.exit_code == 2
+    assert "dvc was not found on PATH" in result.stderr
+    assert list(work.iterdir()) == []
