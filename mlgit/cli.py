@@ -32,11 +32,17 @@ def report_options(*formats: str) -> Callable:
 
     def decorate(func: Callable) -> Callable:
         func = click.option(
-            "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
             help="Write the report to FILE (atomically) instead of stdout.",
         )(func)
         return click.option(
-            "--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True,
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default=formats[0],
+            show_default=True,
             help="Report format.",
         )(func)
 
@@ -65,8 +71,14 @@ def cli(debug: bool) -> None:
 # ---------------------------------------------------------------- project
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite mlgit.yaml and .pre-commit-config.yaml.")
-@click.option("--ci", "providers", default="github", show_default=True, metavar="PROVIDERS",
-              help="CI providers for the generated pipelines: github, gitlab or github,gitlab.")
+@click.option(
+    "--ci",
+    "providers",
+    default="github",
+    show_default=True,
+    metavar="PROVIDERS",
+    help="CI providers for the generated pipelines: github, gitlab or github,gitlab.",
+)
 def init(force: bool, providers: str) -> None:
     """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
     from mlgit.errors import MlgitError
@@ -80,7 +92,9 @@ def init(force: bool, providers: str) -> None:
     for item in result.created:
         click.echo(f"created  {item}")
     for item in result.kept:
-        click.echo(f"kept     {item} (already there{'' if force else '; --force overwrites files'})")
+        click.echo(
+            f"kept     {item} (already there{'' if force else '; --force overwrites files'})"
+        )
     if not result.created:
         click.echo("nothing to do: this is already an mlgit project")
     click.echo(

@@ -281,7 +281,9 @@ def _check_references(doc: Document) -> list[Problem]:
     for name, model in (data.get("models") or {}).items():
         ds = model.get("dataset")
         if ds and ds not in datasets:
-            problem(("models", name, "dataset"), f"unknown dataset {ds!r}{_did_you_mean(ds, datasets)}")
+            problem(
+                ("models", name, "dataset"), f"unknown dataset {ds!r}{_did_you_mean(ds, datasets)}"
+            )
     monitor = data.get("monitor") or {}
     if monitor.get("model") and monitor["model"] not in (data.get("models") or {}):
         problem(("monitor", "model"), f"unknown model {monitor['model']!r}")
@@ -309,7 +311,11 @@ def load(file: Path | None = None) -> Config:
     file = file or find_config()
     doc, problems = check(file)
     if problems:
-        more = f" (and {len(problems) - 1} more; run `mlgit check-config`)" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more; run `mlgit check-config`)"
+            if len(problems) > 1
+            else ""
+        )
         raise MlgitError(f"{problems[0]}{more}")
     return from_data(file, doc.data)
 

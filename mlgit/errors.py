@@ -49,7 +49,7 @@ def _version() -> str:
 
 @contextlib.contextmanager
 def error_handler(debug: bool = False) -> Iterator[None]:
-    """Turn MlgitError into `mlgit: error: ...` + exit 2, and any other exception into a bug report."""
+    """MlgitError -> `mlgit: error: ...` and exit 2; any other exception -> a bug report."""
     try:
         yield
     except MlgitError as exc:
@@ -66,7 +66,8 @@ def error_handler(debug: bool = False) -> Iterator[None]:
         logged = _write_log(exc)
         where = f"; the traceback is in {logged}" if logged else ""
         print(
-            f"mlgit: bug: {type(exc).__name__}: {exc} — this is a bug in mlgit, please report it{where}",
+            f"mlgit: bug: {type(exc).__name__}: {exc} — this is a bug in mlgit, "
+            f"please report it{where}",
             file=sys.stderr,
         )
         raise SystemExit(EXIT_BUG) from None

@@ -72,11 +72,15 @@ def test_init_in_existing_repo_keeps_its_files(tmp_path: Path) -> None:
 def test_init_twice_changes_nothing(tmp_path: Path) -> None:
     assert run(tmp_path, "init").exit_code == 0
     (tmp_path / "mlgit.yaml").write_text("version: 1\n# edited\n")
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)}
+    before = {
+        p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)
+    }
     result = run(tmp_path, "init")
     assert result.exit_code == 0
     assert "nothing to do" in result.output
-    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)}
+    after = {
+        p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)
+    }
     assert before == after
 
 

@@ -4,10 +4,10 @@ DVC-tracked path at a git revision. Memory stays bounded: data is streamed, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 from mlgit.errors import MlgitError
 from mlgit.repo.dvc import DataFile
@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 262_144
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".json": "jsonl"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,11 @@ def open_source(path: Path, fmt: str | None = None, label: str | None = None) ->
         hint = "run `dvc pull` to fetch it" if dvc_file.exists() else "check the path"
         raise MlgitError(f"{path}: no such file or directory; {hint}")
     if path.is_dir():
-        files = [DataFile(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*"))
-                 if p.is_file() and not _hidden(p.relative_to(path))]
+        files = [
+            DataFile(p.relative_to(path).as_posix(), p)
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and not _hidden(p.relative_to(path))
+        ]
     else:
         files = [DataFile(path.name, path)]
     return _source(label or str(path), files, fmt)
@@ -104,6 +113,38 @@ def iter_batches(
             raise
         except Exception as exc:  # pyarrow raises ArrowInvalid/OSError/... for bad files
             raise _bad_file(source, data_file, exc) from None
+
+
+class Accumulator(Protocol):
+    """A small mergeable state fed batch by batch (a check, a profile, ...).
+
+    `update` sees each batch with the row number of its first row in the whole dataset;
+    `merge` folds in the state built from another part of the data (another thread, another
+    Dask partition), so the same kernel runs on one batch, a stream, or a cluster.
+    """
+
+    def update(self, batch: pa.RecordBatch, first_row: int) -> None: ...
+
+    def merge(self, other: Self) -> None: ...
+
+
+A = TypeVar("A", bound=Accumulator)
+
+
+def scan(
+    source: Source,
+    new_accumulator: Callable[[], A],
+    columns: list[str] | None = None,
+    column_types: dict[str, pa.DataType] | None = None,
+    null_values: list[str] | None = None,
+) -> A:
+    """Feed every batch of `source` to accumulators and return their merged state."""
+    accumulator = new_accumulator()
+    first_row = 0
+    for batch in iter_batches(source, columns, BATCH_ROWS, column_types, null_values):
+        accumulator.update(batch, first_row)
+        first_row += batch.num_rows
+    return accumulator
 
 
 def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError:

@@ -107,14 +107,18 @@ def tracked(repo: git.Repo, path: str, rev: str | None = None) -> Tracked | None
 
 def _record(path: str, out: dict, source: str) -> Tracked:
     md5 = str(out.get("md5", ""))
-    return Tracked(path=path, md5=md5.removesuffix(".dir"), is_dir=md5.endswith(".dir"), source=source)
+    return Tracked(
+        path=path, md5=md5.removesuffix(".dir"), is_dir=md5.endswith(".dir"), source=source
+    )
 
 
 def _yaml(text: bytes, name: str) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise MlgitError(f"{name} is not valid YAML ({exc}); restore it with `git checkout`") from None
+        raise MlgitError(
+            f"{name} is not valid YAML ({exc}); restore it with `git checkout`"
+        ) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -185,8 +189,9 @@ def has_remote(root: Path) -> bool:
 def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
     if not has_remote(root):
         raise MlgitError(
-            f"{record.path} at {rev!r} (md5 {record.md5}) is not in the DVC cache and no DVC remote "
-            "is configured; run `dvc pull` where the data exists, or `dvc remote add -d NAME URL`"
+            f"{record.path} at {rev!r} (md5 {record.md5}) is not in the DVC cache and no DVC "
+            "remote is configured; run `dvc pull` where the data exists, "
+            "or `dvc remote add -d NAME URL`"
         )
     from dvc.api import DVCFileSystem
 
@@ -202,4 +207,6 @@ def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
     base = target / Path(record.path).name
     if base.is_file():
         return [DataFile(base.name, base)]
-    return [DataFile(p.relative_to(base).as_posix(), p) for p in sorted(base.rglob("*")) if p.is_file()]
+    return [
+        DataFile(p.relative_to(base).as_posix(), p) for p in sorted(base.rglob("*")) if p.is_file()
+    ]

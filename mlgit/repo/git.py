@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import git
 
 
-def _git_module():  # noqa: ANN202 - the git module, imported late so `mlgit --help` stays fast
+def _git_module():  # the git module, imported late so `mlgit --help` stays fast
     if shutil.which("git") is None:
         raise MlgitError(
             "git was not found on PATH; install git (e.g. `apt-get install git`) and try again"

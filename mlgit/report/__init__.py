@@ -47,7 +47,12 @@ Renderer = Callable[[Report, bool], str]
 def formats() -> dict[str, Renderer]:
     from mlgit.report import json, junit, markdown, text
 
-    return {"text": text.render, "json": json.render, "markdown": markdown.render, "junit": junit.render}
+    return {
+        "text": text.render,
+        "json": json.render,
+        "markdown": markdown.render,
+        "junit": junit.render,
+    }
 
 
 def emit(report: Report, fmt: str, output: Path | None) -> None:

@@ -30,4 +30,6 @@ def render(report: Report, color: bool = False) -> str:
             elif status == WARN:
                 ET.SubElement(case, "system-out").text = f"warning: {details}"
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )

@@ -15,10 +15,19 @@ def render(report: Report, color: bool) -> str:
     from rich.table import Table as RichTable
 
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=120,
-                      highlight=False, soft_wrap=False)
-    console.print(f"[{_STYLE.get(report.status, '')}]{_MARK.get(report.status, '')} "
-                  f"{report.title}[/]: {report.summary}", markup=True)
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=120,
+        highlight=False,
+        soft_wrap=False,
+    )
+    console.print(
+        f"[{_STYLE.get(report.status, '')}]{_MARK.get(report.status, '')} "
+        f"{report.title}[/]: {report.summary}",
+        markup=True,
+    )
     for table in report.tables:
         rich_table = RichTable(title=table.title, title_justify="left", show_edge=False)
         if table.status:
