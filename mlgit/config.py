@@ -122,7 +122,9 @@ def _describe(error: Any) -> list[tuple[tuple[str | int, ...], str]]:
         extra = [k for k in error.instance if k not in known]
         return [((*where, k), _unknown_key(str(k), known)) for k in extra]
     if kind == "type":
-        expected = value if isinstance(value, str) else " or ".join(value)
+        words = {"object": "mapping", "array": "list", "integer": "whole number"}
+        names = [value] if isinstance(value, str) else value
+        expected = " or ".join(words.get(n, n) for n in names)
         return [(where, f"expected {_article(expected)}, got {_json_type(error.instance)}")]
     if kind == "enum":
         hint = _did_you_mean(str(error.instance), [str(v) for v in value])

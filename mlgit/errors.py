@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -24,11 +26,15 @@ class MlgitError(Exception):
 
 
 def log_path() -> Path:
+    from pathlib import Path
+
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "mlgit" / "mlgit.log"
 
 
 def _write_log(exc: BaseException) -> Path | None:
+    import traceback
+
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +60,7 @@ def error_handler(debug: bool = False) -> Iterator[None]:
         yield
     except MlgitError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         print(f"mlgit: error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
     except KeyboardInterrupt:
@@ -62,7 +68,7 @@ def error_handler(debug: bool = False) -> Iterator[None]:
         raise SystemExit(130) from None
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         logged = _write_log(exc)
         where = f"; the traceback is in {logged}" if logged else ""
         print(
@@ -71,3 +77,9 @@ def error_handler(debug: bool = False) -> Iterator[None]:
             file=sys.stderr,
         )
         raise SystemExit(EXIT_BUG) from None
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()

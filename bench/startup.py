@@ -1,0 +1,52 @@
+"""Start-up time: `mlgit --help` against `dvc --version`, best of N whole processes each.
+
+Target (issue 3): `mlgit --help` under 150 ms and at most a third of `dvc --version`.
+Run: python bench/startup.py [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def best_of(command: list[str], runs: int) -> float:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def executable(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is not installed; pip install -e '.[dev]' first")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10)
+    runs = parser.parse_args().runs
+    floor = best_of([sys.executable, "-c", "pass"], runs)
+    mlgit = best_of([executable("mlgit"), "--help"], runs)
+    dvc = best_of([executable("dvc"), "--version"], runs)
+    print(f"best of {runs} runs, whole processes")
+    print(f"{'command':<22}{'seconds':>10}{'vs python -c pass':>20}")
+    for name, seconds in (("python -c pass", floor), ("mlgit --help", mlgit), ("dvc --version", dvc)):
+        print(f"{name:<22}{seconds:>10.3f}{seconds / floor:>19.2f}x")
+    print(f"\nmlgit --help / dvc --version = {mlgit / dvc:.2f} (target <= 0.33)")
+    print(f"mlgit --help = {mlgit * 1000:.0f} ms (target < 150 ms)")
+
+
+if __name__ == "__main__":
+    main()
