@@ -56,8 +56,12 @@ def _version() -> str:
 @contextlib.contextmanager
 def error_handler(debug: bool = False) -> Iterator[None]:
     """MlgitError -> `mlgit: error: ...` and exit 2; any other exception -> a bug report."""
+    from click.exceptions import Abort, ClickException, Exit
+
     try:
         yield
+    except (ClickException, Exit, Abort):  # click's own usage errors: it reports them (exit 2)
+        raise
     except MlgitError as exc:
         if debug:
             _print_traceback()
