@@ -273,6 +273,10 @@ def _check_references(doc: Document) -> list[Problem]:
                 ("datasets", name, "schema"),
                 f"{ds['schema']} does not exist; create it with `mlgit schema infer {ds['path']}`",
             )
+        elif ds.get("schema"):
+            from mlgit.data.schema import schema_problems
+
+            problems.extend(schema_problems(root / ds["schema"]))
     stages = data.get("stages") or list(DEFAULT_STAGES)
     for stage, needed in ((data.get("promotion") or {}).get("requires") or {}).items():
         for s in [stage, *needed]:

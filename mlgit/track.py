@@ -32,7 +32,9 @@ def track(path: Path, name: str | None) -> TrackResult:
     from mlgit.repo import dvc
     from mlgit.repo import git as gitx
 
-    repo = gitx.open_repo(path.parent if path.parent.exists() else Path.cwd())
+    # The repository we are in; a path outside it is then an error that says so.
+    here = Path.cwd() if gitx.find_root(Path.cwd()) else path.parent
+    repo = gitx.open_repo(here if here.exists() else Path.cwd())
     root = Path(repo.working_dir)
     rel = gitx.relative_to_root(repo, path)
     if not (root / rel).exists():
@@ -59,10 +61,18 @@ def track(path: Path, name: str | None) -> TrackResult:
             f"{cfg_file}: dataset {name!r} already points to {existing.path}; "
             "choose another name with --name"
         )
-    new_text = _with_dataset(cfg_file, name, rel.as_posix())
+    schema_rel: str | None = (existing.schema if existing else None) or (
+        f"schemas/{name}.schema.yaml"
+    )
+    schema_text = None if (root / schema_rel).exists() else _inferred(root, rel)
+    if schema_text is None and not (root / schema_rel).exists():
+        schema_rel = None  # not tabular data (images, ...): nothing to infer
+    new_text = _with_dataset(cfg_file, name, rel.as_posix(), schema_rel)
     dvc_file = dvc.add(root, rel)
+    if schema_text is not None:
+        write_atomic(root / schema_rel, schema_text)
     write_atomic(cfg_file, new_text)
-    staged = [root / dvc_file, cfg_file]
+    staged = [root / dvc_file, cfg_file] + ([root / schema_rel] if schema_rel else [])
     gitignore = (root / rel).parent / ".gitignore"
     if gitignore.exists():
         staged.append(gitignore)
@@ -71,9 +81,25 @@ def track(path: Path, name: str | None) -> TrackResult:
         name=name,
         path=rel.as_posix(),
         dvc_file=dvc_file.as_posix(),
-        schema=None,
+        schema=schema_rel if schema_text is not None else None,
         staged=tuple(gitx.relative_to_root(repo, p).as_posix() for p in staged),
     )
+
+
+def _inferred(root: Path, rel: Path) -> str | None:
+    """The schema inferred from the data, as text (None for non-tabular data).
+
+    Read before anything is written, so unreadable data leaves the repository untouched.
+    """
+    from mlgit.data.io import FORMATS, open_source
+    from mlgit.data.schema import dump_schema, infer_schema
+
+    path = root / rel
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    if not any(p.suffix.lower() in FORMATS for p in files):
+        return None
+    source = open_source(root / rel, label=rel.as_posix())
+    return dump_schema(infer_schema(source), source=rel.as_posix())
 
 
 def _with_dataset(cfg_file: Path, name: str, rel: str, schema: str | None = None) -> str:

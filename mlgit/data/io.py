@@ -111,6 +111,8 @@ def iter_batches(
             yield from reader(data_file.local, columns, batch_rows, column_types, null_values)
         except MlgitError:
             raise
+        except _BadLine as exc:
+            raise MlgitError(f"{_where(source, data_file)}:{exc.line}: {exc.reason}") from None
         except Exception as exc:  # pyarrow raises ArrowInvalid/OSError/... for bad files
             raise _bad_file(source, data_file, exc) from None
 
@@ -147,10 +149,170 @@ def scan(
     return accumulator
 
 
+def scan_until(
+    source: Source,
+    new_accumulator: Callable[[], A],
+    columns: list[str] | None = None,
+    column_types: dict[str, pa.DataType] | None = None,
+    null_values: list[str] | None = None,
+    *,
+    stop: Callable[[A], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+) -> tuple[A, bool]:
+    """`scan`, on several threads over Parquet row groups, stopping early when `stop` says so.
+
+    Returns the merged state and whether it stopped early. Row groups are scanned in parallel
+    (pyarrow.compute kernels release the GIL) and their states merged in row order; other
+    formats are read on one thread that runs ahead of the checking thread by a few batches.
+    """
+    units = _row_group_units(source) if workers > 1 and stop is None else []
+    if len(units) > 1:
+        return _scan_units(source, units, new_accumulator, columns, progress, workers), False
+    accumulator = new_accumulator()
+    first_row = 0
+    batches = iter_batches(source, columns, BATCH_ROWS, column_types, null_values)
+    if source.format != "parquet":
+        batches = _read_ahead(batches)
+    for batch in batches:
+        accumulator.update(batch, first_row)
+        first_row += batch.num_rows
+        if progress:
+            progress(batch.num_rows)
+        if stop is not None and stop(accumulator):
+            return accumulator, True
+    return accumulator, False
+
+
+def row_count(source: Source) -> int | None:
+    """Rows in the source when the files say so without reading them (Parquet), else None."""
+    if source.format != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    total = 0
+    for data_file in source.files:
+        try:
+            total += pq.ParquetFile(data_file.local).metadata.num_rows
+        except Exception as exc:
+            raise _bad_file(source, data_file, exc) from None
+    return total
+
+
+def _row_group_units(source: Source) -> list[tuple[DataFile, int, int, int]]:
+    """(file, row group, first row, rows) for every row group of a Parquet source."""
+    if source.format != "parquet":
+        return []
+    import pyarrow.parquet as pq
+
+    units = []
+    first_row = 0
+    for data_file in source.files:
+        try:
+            metadata = pq.ParquetFile(data_file.local).metadata
+        except Exception as exc:
+            raise _bad_file(source, data_file, exc) from None
+        for index in range(metadata.num_row_groups):
+            rows = metadata.row_group(index).num_rows
+            units.append((data_file, index, first_row, rows))
+            first_row += rows
+    return units
+
+
+def _scan_units(
+    source: Source,
+    units: list[tuple[DataFile, int, int, int]],
+    new_accumulator: Callable[[], A],
+    columns: list[str] | None,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> A:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet as pq
+
+    def run(unit: tuple[DataFile, int, int, int]) -> A:
+        data_file, index, first_row, _ = unit
+        accumulator = new_accumulator()
+        try:
+            with pq.ParquetFile(data_file.local) as parquet_file:
+                for batch in parquet_file.iter_batches(
+                    batch_size=BATCH_ROWS, row_groups=[index], columns=columns, use_threads=False
+                ):
+                    accumulator.update(batch, first_row)
+                    first_row += batch.num_rows
+        except MlgitError:
+            raise
+        except Exception as exc:
+            raise _bad_file(source, data_file, exc) from None
+        return accumulator
+
+    merged: A | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for unit, state in zip(units, pool.map(run, units), strict=True):
+            if merged is None:
+                merged = state
+            else:
+                merged.merge(state)
+            if progress:
+                progress(unit[3])
+    assert merged is not None
+    return merged
+
+
+def _read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Read the next batches on another thread while this one checks the current batch."""
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    cancelled = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if cancelled.is_set():
+                    return
+                slots.put(batch)
+            slots.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True, name="mlgit-reader")
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancelled.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+class _BadLine(Exception):
+    """A problem at a known line of a text file (CSV ragged row, bad encoding)."""
+
+    def __init__(self, line: int | str, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+def _where(source: Source, data_file: DataFile) -> str:
+    return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
+
+
 def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError:
-    where = source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return MlgitError(f"{where}: cannot read as {source.format}: {reason}")
+    return MlgitError(f"{_where(source, data_file)}: cannot read as {source.format}: {reason}")
 
 
 def _parquet(path, columns, batch_rows, column_types, null_values):
@@ -170,9 +332,52 @@ def _csv(path, columns, batch_rows, column_types, null_values):
         strings_can_be_null=True,
     )
     read = csv.ReadOptions(block_size=1 << 24)
-    with csv.open_csv(path, read_options=read, convert_options=convert) as reader:
-        for batch in reader:
-            yield from _split(batch, batch_rows)
+    ragged = []
+
+    def invalid_row(row: csv.InvalidRow) -> str:
+        ragged.append(row)
+        return "error"
+
+    parse = csv.ParseOptions(invalid_row_handler=invalid_row)
+    try:
+        with csv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        ) as reader:
+            for batch in reader:
+                yield from _split(batch, batch_rows)
+    except Exception as exc:
+        if ragged:
+            row = ragged[0]
+            line = row.number or _line_of(path, row.text)
+            raise _BadLine(
+                line,
+                f"row has {row.actual_columns} fields, the header has {row.expected_columns}; "
+                "fix or remove the row",
+            ) from None
+        if "UTF8" in str(exc) or "UTF-8" in str(exc):
+            raise _BadLine(
+                _first_bad_utf8_line(path), "not valid UTF-8 text; save the file as UTF-8"
+            ) from None
+        raise
+
+
+def _line_of(path: Path, text: str) -> int | str:
+    """The 1-based line holding `text` (rare error path, so a plain scan is fine)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        for number, line in enumerate(f, 1):
+            if line.rstrip("\r\n") == text:
+                return number
+    return "?"
+
+
+def _first_bad_utf8_line(path: Path) -> int | str:
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return "?"
 
 
 def _jsonl(path, columns, batch_rows, column_types, null_values):
@@ -180,10 +385,12 @@ def _jsonl(path, columns, batch_rows, column_types, null_values):
     import pyarrow.json as pj
 
     parse = pj.ParseOptions(explicit_schema=pa.schema(column_types) if column_types else None)
-    table = pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24), parse_options=parse)
-    if columns:
-        table = table.select(columns)
-    yield from table.to_batches(max_chunksize=batch_rows)
+    read = pj.ReadOptions(block_size=1 << 24)
+    with pj.open_json(path, read_options=read, parse_options=parse) as reader:  # streams blocks
+        for batch in reader:
+            if columns:
+                batch = batch.select(columns)
+            yield from _split(batch, batch_rows)
 
 
 def _split(batch, batch_rows):

@@ -1,0 +1,158 @@
+"""Validation results laid out as a `Report`: one table per dataset, one row per check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlgit.data.checks import CheckResult, DatasetResult
+from mlgit.report import FAIL, OK, SKIP, WARN, Report, Table
+
+COLUMNS = ("check", "column", "elements", "unexpected", "unexpected %", "mostly", "details")
+SCHEMA_VERSION = 1
+
+
+def status_of(result: CheckResult) -> str:
+    if result.skipped:
+        return SKIP
+    if result.ok:
+        return OK
+    return WARN if result.severity == "warn" else FAIL
+
+
+def build(
+    results: Sequence[DatasetResult],
+    *,
+    base: str | None = None,
+    unchanged: Sequence[str] = (),
+    examples_shown: int | None = None,
+    compact: bool = False,
+) -> Report:
+    """The report of `mlgit validate`.
+
+    `compact` (for a pull-request comment) lists only the checks that failed or warned, with
+    a count of those that passed; `examples_shown` limits examples in the tables only.
+    """
+    from mlgit.data.validate import jsonable
+
+    statuses = [status_of(r) for d in results for r in d.results]
+    status = FAIL if FAIL in statuses else WARN if WARN in statuses else OK
+    failed = statuses.count(FAIL)
+    warned = statuses.count(WARN)
+    checks = len(statuses)
+    summary = f"{len(results)} dataset(s), {checks} checks: {failed} failed, {warned} warned"
+    if base is not None:
+        summary += f" (changed since {base[:12]}; {len(unchanged)} unchanged skipped)"
+    tables = tuple(_table(d, examples_shown, compact) for d in results)
+    notes = [n for d in results for n in _notes(d)]
+    if base is not None and not results:
+        notes.append(f"no dataset changed since {base[:12]}; nothing to validate")
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "command": "validate",
+        "ok": status != FAIL,
+        "status": status,
+        "base": base,
+        "unchanged": list(unchanged),
+        "datasets": [_dataset_data(d) for d in results],
+    }
+    return Report(
+        command="validate",
+        title="mlgit validate",
+        status=status,
+        summary=summary,
+        tables=tables,
+        notes=tuple(notes),
+        data=jsonable(data),
+    )
+
+
+def _table(dataset: DatasetResult, examples_shown: int | None, compact: bool) -> Table:
+    rows = []
+    shown = [r for r in dataset.results if not compact or status_of(r) != OK]
+    for r in shown:
+        details = r.message
+        examples = r.examples if examples_shown is None else r.examples[:examples_shown]
+        if examples:
+            details += ": " + ", ".join(_example(row, value) for row, value in examples)
+        rows.append(
+            (
+                r.check,
+                r.column or "",
+                r.element_count,
+                r.unexpected_count,
+                None if r.unexpected_percent is None else round(r.unexpected_percent, 4),
+                r.mostly,
+                details,
+            )
+        )
+    where = dataset.source if dataset.source and dataset.source != dataset.dataset else ""
+    extra = [f"{dataset.row_count} rows"]
+    if where:
+        extra.append(where)
+    if dataset.cached:
+        extra.append("cached")
+    passed = len(dataset.results) - len(shown)
+    if compact:
+        extra.append(f"{passed} of {len(dataset.results)} checks passed")
+    return Table(
+        title=f"{dataset.dataset} ({', '.join(extra)})",
+        columns=COLUMNS,
+        rows=tuple(rows),
+        status=tuple(status_of(r) for r in shown),
+    )
+
+
+def _example(row: int | None, value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"row {row}: {text}" if row is not None else text
+
+
+def _notes(dataset: DatasetResult) -> list[str]:
+    notes = []
+    if dataset.stopped_early:
+        notes.append(
+            f"{dataset.dataset}: --fail-fast stopped at the first failing batch after "
+            f"{dataset.row_count} rows; counts cover those rows only"
+        )
+    for r in dataset.results:
+        if r.examples_truncated:
+            notes.append(
+                f"{dataset.dataset}: {r.check} on {r.column or 'the dataset'}: "
+                f"{r.unexpected_count} failing values, examples truncated to the first "
+                f"{len(r.examples)} (--sample N shows more)"
+            )
+    return notes
+
+
+def _dataset_data(dataset: DatasetResult) -> dict[str, Any]:
+    return {
+        "dataset": dataset.dataset,
+        "source": dataset.source,
+        "schema": dataset.schema,
+        "ok": dataset.ok,
+        "row_count": dataset.row_count,
+        "cached": dataset.cached,
+        "stopped_early": dataset.stopped_early,
+        "checks": [
+            {
+                "check": r.check,
+                "column": r.column,
+                "status": status_of(r),
+                "ok": r.ok,
+                "severity": r.severity,
+                "element_count": r.element_count,
+                "unexpected_count": r.unexpected_count,
+                "unexpected_percent": r.unexpected_percent,
+                "mostly": r.mostly,
+                "observed": r.observed,
+                "message": r.message,
+                "examples": [{"row": row, "value": value} for row, value in r.examples],
+                "examples_truncated": r.examples_truncated,
+                "skipped": r.skipped,
+            }
+            for r in dataset.results
+        ],
+    }

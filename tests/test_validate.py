@@ -1,0 +1,476 @@
+"""`mlgit validate`: formats, reports, every bad input, --rev, --changed, the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+from mlgit.cli import cli
+from mlgit.config import bundled_schema
+from mlgit.data.checks import validate
+from mlgit.data.io import open_source
+from mlgit.data.schema import load_schema
+from tests.conftest import Project
+
+SCHEMA = """\
+primaryKey: id
+fields:
+  - name: id
+    type: integer
+    constraints: {required: true, unique: true}
+  - name: age
+    type: integer
+    constraints: {minimum: 0, maximum: 120}
+  - name: email
+    type: string
+    constraints: {pattern: '[a-z]+@[a-z]+\\.[a-z]{2,3}'}
+  - name: city
+    type: string
+    constraints: {enum: [Lima, Oslo, Pune]}
+expectations:
+  - {expect: row_count, min: 1}
+  - {expect: mean, column: age, max: 200}
+"""
+
+
+def people(n: int = 40, bad_age: tuple[int, ...] = ()) -> pa.Table:
+    ages = [20 + i % 50 for i in range(n)]
+    for row in bad_age:
+        ages[row] = 150
+    return pa.table(
+        {
+            "id": list(range(n)),
+            "age": ages,
+            "email": ["user@mail.com" if i % 7 else None for i in range(n)],
+            "city": [["Lima", "Oslo", "Pune"][i % 3] for i in range(n)],
+        }
+    )
+
+
+def run(cwd: Path, *args: str) -> Result:
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "schema.yaml").write_text(SCHEMA, encoding="utf-8")
+    return tmp_path
+
+
+def results_of(output: str) -> dict:
+    data = json.loads(output)
+    jsonschema.validate(data, bundled_schema("validate-result.schema.json"))
+    return data
+
+
+def check(data: dict, name: str, column: str | None = None) -> dict:
+    rows = data["datasets"][0]["checks"]
+    return next(c for c in rows if c["check"] == name and (column is None or c["column"] == column))
+
+
+# ---------------------------------------------------------------- formats and files
+def test_parquet_passes_with_exit_0(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet", row_group_size=16)
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output
+
+
+def test_failures_counted_with_row_numbers_and_exit_1(work: Path) -> None:
+    pq.write_table(people(bad_age=(3, 17, 33)), work / "p.parquet", row_group_size=16)
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
+    assert result.exit_code == 1
+    data = results_of(result.output)
+    maximum = check(data, "maximum", "age")
+    assert maximum["unexpected_count"] == 3 and maximum["element_count"] == 40
+    assert maximum["unexpected_percent"] == pytest.approx(7.5)
+    assert maximum["examples"] == [{"row": r, "value": 150} for r in (3, 17, 33)]
+    assert not maximum["examples_truncated"]
+    assert check(data, "minimum", "age")["ok"] is True
+    assert check(data, "required", "id")["element_count"] == 40
+    assert check(data, "pattern", "email")["element_count"] == 40 - 6  # nulls are not checked
+    assert data["ok"] is False and data["status"] == "fail"
+
+
+def test_sample_limits_examples_and_says_so(work: Path) -> None:
+    pq.write_table(people(bad_age=tuple(range(10))), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--sample", "2")
+    assert result.exit_code == 1
+    assert "10 failing values, examples truncated to the first 2" in result.output
+    result = run(
+        work,
+        "validate",
+        "p.parquet",
+        "--schema",
+        "schema.yaml",
+        "--sample",
+        "2",
+        "--format",
+        "json",
+    )
+    maximum = check(results_of(result.output), "maximum", "age")
+    assert [e["row"] for e in maximum["examples"]] == [0, 1]
+    assert maximum["examples_truncated"] is True
+
+
+def test_csv_with_missing_values_and_unconvertible_types(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "missingValues: ['', NA]\nfields:\n  - name: n\n    type: integer\n"
+        "    constraints: {required: true, maximum: 10}\n  - name: d\n    type: date\n",
+        encoding="utf-8",
+    )
+    (work / "c.csv").write_text(
+        "n,d\n1,2024-01-01\nNA,2024-02-30\nseven,not a date\n12,2024-03-01\n", encoding="utf-8"
+    )
+    result = run(work, "validate", "c.csv", "--schema", "s.yaml", "--format", "json")
+    assert result.exit_code == 1
+    data = results_of(result.output)
+    assert check(data, "type", "n")["unexpected_count"] == 1
+    assert check(data, "type", "n")["examples"] == [{"row": 2, "value": "seven"}]
+    assert check(data, "required", "n")["unexpected_count"] == 2  # NA, and seven (not an int)
+    assert check(data, "maximum", "n")["examples"] == [{"row": 3, "value": 12}]
+    assert check(data, "type", "d")["unexpected_count"] == 2
+
+
+def test_jsonl_and_directories_of_parquet(work: Path) -> None:
+    table = people()
+    (work / "parts").mkdir()
+    pq.write_table(table.slice(0, 20), work / "parts" / "a.parquet")
+    pq.write_table(table.slice(20), work / "parts" / "b.parquet")
+    (work / "parts" / "_SUCCESS").write_text("")
+    result = run(work, "validate", "parts", "--schema", "schema.yaml", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert results_of(result.output)["datasets"][0]["row_count"] == 40
+    lines = [json.dumps(row) for row in table.to_pylist()]
+    lines[5] = json.dumps({**table.to_pylist()[5], "id": 4})
+    (work / "p.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(work, "validate", "p.jsonl", "--schema", "schema.yaml", "--format", "json")
+    assert result.exit_code == 1
+    unique = check(results_of(result.output), "unique", "id")
+    assert unique["unexpected_count"] == 2
+    assert [e["row"] for e in unique["examples"]] == [4, 5]
+
+
+def test_markdown_is_compact_and_junit_has_one_testcase_per_check(work: Path) -> None:
+    pq.write_table(people(bad_age=(1,)), work / "p.parquet")
+    md = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "markdown")
+    assert md.exit_code == 1
+    assert md.output.startswith("### ❌ mlgit validate")
+    assert "| ❌ | maximum | age |" in md.output
+    assert "| ✅ |" not in md.output  # passing checks are only counted
+    junit = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "junit")
+    suite = ET.fromstring(junit.output).find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    json_out = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
+    assert len(cases) == len(results_of(json_out.output)["datasets"][0]["checks"])
+    failed = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert failed == ["maximum age"]
+    assert suite.get("failures") == "1"
+
+
+def test_output_file_is_written(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet")
+    result = run(
+        work,
+        "validate",
+        "p.parquet",
+        "--schema",
+        "schema.yaml",
+        "--format",
+        "json",
+        "-o",
+        "out/r.json",
+    )
+    assert result.exit_code == 0
+    results_of((work / "out" / "r.json").read_text())
+
+
+def test_warn_severity_never_fails_and_mostly_allows_some(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: age\n    type: integer\n    severity: warn\n"
+        "    constraints: {maximum: 100}\n  - {name: city, type: string}\n"
+        "expectations:\n  - {expect: values_in_set, column: city, values: [Oslo], mostly: 0.3}\n"
+        "  - {expect: values_between, column: age, min: 0, max: 60, mostly: 0.99}\n"
+        "  - {expect: stdev, column: age, max: 1, severity: warn}\n",
+        encoding="utf-8",
+    )
+    pq.write_table(people(bad_age=(0,)), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    data = results_of(result.output)
+    assert check(data, "maximum")["status"] == "warn"
+    assert check(data, "values_in_set")["ok"] is True  # a third are Oslo
+    assert check(data, "values_between")["ok"] is False
+    assert result.exit_code == 1  # values_between is an error
+    assert check(data, "stdev")["status"] == "warn"
+
+
+def test_custom_check_from_the_repository(work: Path) -> None:
+    (work / "rules.py").write_text(
+        "import pyarrow.compute as pc\n\ndef even_ids(batch):\n"
+        "    return pc.equal(pc.bit_wise_and(batch.column('id'), 1), 0)\n",
+        encoding="utf-8",
+    )
+    (work / "s.yaml").write_text(
+        "fields:\n  - {name: id, type: integer}\n"
+        "expectations:\n  - {expect: custom, function: 'rules.py:even_ids', column: id}\n",
+        encoding="utf-8",
+    )
+    (work / ".git").mkdir()
+    pq.write_table(people(6), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    custom = check(results_of(result.output), "custom:even_ids")
+    assert custom["unexpected_count"] == 3
+    assert [e["row"] for e in custom["examples"]] == [1, 3, 5]
+
+
+def test_fail_fast_stops_reading(work: Path) -> None:
+    table = pa.concat_tables([people(bad_age=(0,))] + [people()] * 10)
+    pq.write_table(table, work / "p.parquet")
+    source, schema = open_source(work / "p.parquet"), load_schema(work / "schema.yaml")
+    from mlgit.data import io
+
+    original = io.BATCH_ROWS
+    io.BATCH_ROWS = 40
+    try:
+        result = validate(source, schema, fail_fast=True)
+    finally:
+        io.BATCH_ROWS = original
+    assert result.stopped_early and not result.ok
+    assert result.row_count == 40
+    assert any(r.skipped for r in result.results)  # aggregate checks are not evaluated
+
+
+# -------------------------------------------------------- bad input: exit 2, nothing written
+def bad(work: Path, *args: str) -> Result:
+    result = run(work, "validate", *args, "--format", "json", "-o", "out.json")
+    assert result.exit_code == 2, result.output
+    assert not (work / "out.json").exists()
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def test_missing_file(work: Path) -> None:
+    result = bad(work, "nope.parquet", "--schema", "schema.yaml")
+    assert "nope.parquet: no such file or directory" in result.stderr
+
+
+def test_corrupt_parquet(work: Path) -> None:
+    (work / "c.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    result = bad(work, "c.parquet", "--schema", "schema.yaml")
+    assert "c.parquet: cannot read as parquet" in result.stderr
+
+
+def test_truncated_parquet(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet")
+    data = (work / "p.parquet").read_bytes()
+    (work / "t.parquet").write_bytes(data[: len(data) // 2])
+    result = bad(work, "t.parquet", "--schema", "schema.yaml")
+    assert "t.parquet: cannot read as parquet" in result.stderr
+
+
+def test_truncated_parquet_in_a_directory_names_the_file(work: Path) -> None:
+    (work / "d").mkdir()
+    pq.write_table(people(), work / "d" / "a.parquet")
+    (work / "d" / "b.parquet").write_bytes((work / "d" / "a.parquet").read_bytes()[:100])
+    result = bad(work, "d", "--schema", "schema.yaml")
+    assert "d/b.parquet: cannot read as parquet" in result.stderr
+
+
+def test_csv_with_ragged_rows_reports_the_line(work: Path) -> None:
+    (work / "r.csv").write_text("id,age\n1,2\n3,4\n5,6,7\n8,9\n", encoding="utf-8")
+    result = bad(work, "r.csv", "--schema", "schema.yaml")
+    assert "r.csv:4: row has 3 fields, the header has 2" in result.stderr
+
+
+def test_csv_with_bad_encoding_reports_the_line(work: Path) -> None:
+    (work / "e.csv").write_bytes(b"id,age,email,city\n1,2,a@b.io,Oslo\n2,3,\xff\xfe@b.io,Oslo\n")
+    result = bad(work, "e.csv", "--schema", "schema.yaml")
+    assert "e.csv:3: not valid UTF-8 text" in result.stderr
+
+
+def test_column_in_schema_missing_from_data(work: Path) -> None:
+    pq.write_table(people().drop_columns(["email"]), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "schema.yaml")
+    assert "schema.yaml: fields.2.name: column 'email' is not in p.parquet" in result.stderr
+
+
+def test_invalid_regex(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: email\n    constraints: {pattern: '[a-z'}\n", encoding="utf-8"
+    )
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "s.yaml")
+    assert "s.yaml:3: fields.0.constraints.pattern: invalid regular expression" in result.stderr
+
+
+def test_unknown_constraint(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: age\n    constraints: {maximun: 3}\n", encoding="utf-8"
+    )
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "s.yaml")
+    assert "s.yaml:3: fields.0.constraints.maximun: unknown key; did you mean 'maximum'?" in (
+        result.stderr
+    )
+
+
+def test_unknown_expectation(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: age\nexpectations:\n  - {expect: null_fractoin, column: age}\n",
+        encoding="utf-8",
+    )
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "s.yaml")
+    assert "s.yaml:4: expectations.0.expect: 'null_fractoin' is not one of" in result.stderr
+    assert "did you mean 'null_fraction'?" in result.stderr
+
+
+def test_path_without_schema(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet")
+    assert "p.parquet: not a dataset of mlgit.yaml" in result.stderr and "--schema" in result.stderr
+
+
+def test_dask_engine_is_refused_clearly(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "schema.yaml", "--engine", "dask")
+    assert "--engine dask" in result.stderr
+
+
+# ---------------------------------------------------------------- in a project: DVC, revisions
+def add_dataset(project: Project, table: pa.Table) -> None:
+    (project.root / "data").mkdir(exist_ok=True)
+    pq.write_table(table, project.root / "data" / "people.parquet")
+    project.write("schemas/people.schema.yaml", SCHEMA)
+    result = project.mlgit("track", "data/people.parquet")
+    assert result.exit_code == 0, result.output
+
+
+def test_default_validates_every_dataset_of_mlgit_yaml(project: Project) -> None:
+    add_dataset(project, people())
+    pcsv.write_csv(people(5), project.root / "data" / "small.csv")
+    assert project.mlgit("track", "data/small.csv").exit_code == 0
+    result = project.mlgit("validate", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = results_of(result.output)
+    assert [d["dataset"] for d in data["datasets"]] == ["people", "small"]
+    assert data["datasets"][0]["schema"] == "schemas/people.schema.yaml"
+    by_name = project.mlgit("validate", "small", "--format", "json")
+    assert [d["dataset"] for d in results_of(by_name.output)["datasets"]] == ["small"]
+    by_path = project.mlgit("validate", "data/small.csv", "--format", "json")
+    assert [d["dataset"] for d in results_of(by_path.output)["datasets"]] == ["small"]
+    assert json.loads(project.sh("dvc", "status", "--json").stdout) == {}
+
+
+def test_rev_reads_the_data_as_tracked_then(project: Project) -> None:
+    add_dataset(project, people(bad_age=(2,)))
+    project.commit("bad data")
+    pq.write_table(people(), project.root / "data" / "people.parquet")
+    assert project.mlgit("track", "data/people.parquet").exit_code == 0
+    project.commit("fixed data")
+    now = project.mlgit("validate", "people")
+    assert now.exit_code == 0, now.output
+    then = project.mlgit("validate", "people", "--rev", "HEAD~1", "--format", "json")
+    assert then.exit_code == 1
+    data = results_of(then.output)
+    assert data["datasets"][0]["source"] == "data/people.parquet@HEAD~1"
+    assert check(data, "maximum", "age")["examples"] == [{"row": 2, "value": 150}]
+
+
+def test_rev_fetches_from_the_remote_when_not_in_cache(project: Project) -> None:
+    add_dataset(project, people(bad_age=(5,)))
+    project.commit("data")
+    project.sh("dvc", "push", "-q")
+    shutil.rmtree(project.root / ".dvc" / "cache")
+    result = project.mlgit("validate", "people", "--rev", "HEAD", "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert check(results_of(result.output), "maximum", "age")["unexpected_count"] == 1
+
+
+def test_rev_that_does_not_exist(project: Project) -> None:
+    add_dataset(project, people())
+    project.commit("data")
+    result = bad(project.root, "people", "--rev", "no-such-rev")
+    assert "revision 'no-such-rev' does not exist" in result.stderr
+
+
+def test_rev_where_the_dataset_is_not_tracked(project: Project) -> None:
+    add_dataset(project, people())
+    project.commit("data")
+    result = bad(project.root, "people", "--rev", "HEAD~1")
+    assert "data/people.parquet is not tracked by DVC at revision" in result.stderr
+
+
+def test_rev_with_data_not_in_cache_and_no_remote(project: Project) -> None:
+    add_dataset(project, people())
+    project.commit("data")
+    project.sh("dvc", "remote", "remove", "local")
+    shutil.rmtree(project.root / ".dvc" / "cache")
+    result = bad(project.root, "people", "--rev", "HEAD")
+    assert "not in the DVC cache and no DVC remote is configured" in result.stderr
+    assert "dvc pull" in result.stderr and "dvc remote add" in result.stderr
+
+
+def test_changed_validates_only_datasets_whose_hash_moved(project: Project) -> None:
+    add_dataset(project, people())
+    (project.root / "data" / "small.csv").write_text("id,age\n1,2\n", encoding="utf-8")
+    assert project.mlgit("track", "data/small.csv").exit_code == 0
+    project.commit("two datasets")
+    project.sh("git", "checkout", "-q", "-b", "feature")
+    pq.write_table(people(bad_age=(1,)), project.root / "data" / "people.parquet")
+    assert project.mlgit("track", "data/people.parquet").exit_code == 0
+    project.commit("new people data")
+    result = project.mlgit("validate", "--changed", "--format", "json")
+    assert result.exit_code == 1
+    data = results_of(result.output)
+    assert [d["dataset"] for d in data["datasets"]] == ["people"]
+    assert data["unchanged"] == ["small"]
+    assert data["base"] == project.sh("git", "rev-parse", "main").stdout.strip()
+    explicit = project.mlgit("validate", "--changed", "HEAD", "--format", "json")
+    assert explicit.exit_code == 0
+    assert results_of(explicit.output)["datasets"] == []
+
+
+def test_changed_schema_counts_as_a_change(project: Project) -> None:
+    add_dataset(project, people())
+    project.commit("data")
+    project.write("schemas/people.schema.yaml", SCHEMA.replace("max: 200", "max: 10"))
+    result = project.mlgit("validate", "--changed", "HEAD", "--format", "json")
+    assert result.exit_code == 1
+    assert check(results_of(result.output), "mean")["ok"] is False
+
+
+# ---------------------------------------------------------------- the cache
+def test_cache_reuses_results_until_data_or_schema_change(project: Project) -> None:
+    add_dataset(project, people())
+    first = results_of(project.mlgit("validate", "--format", "json").output)
+    assert first["datasets"][0]["cached"] is False
+    second = results_of(project.mlgit("validate", "--format", "json").output)
+    assert second["datasets"][0]["cached"] is True
+    assert second["datasets"][0]["checks"] == first["datasets"][0]["checks"]
+    fresh = results_of(project.mlgit("validate", "--no-cache", "--format", "json").output)
+    assert fresh["datasets"][0]["cached"] is False
+    # Edited after `dvc add` (the .dvc md5 is now stale): must be read again.
+    pq.write_table(people(bad_age=(4,)), project.root / "data" / "people.parquet")
+    edited = project.mlgit("validate", "--format", "json")
+    assert edited.exit_code == 1
+    assert results_of(edited.output)["datasets"][0]["cached"] is False
+    project.write("schemas/people.schema.yaml", SCHEMA.replace("maximum: 120", "maximum: 200"))
+    reschema = results_of(project.mlgit("validate", "--format", "json").output)
+    assert reschema["datasets"][0]["cached"] is False and reschema["ok"] is True
