@@ -1,0 +1,732 @@
+"""Mergeable dataset profiles, built batch by batch with bounded memory.
+
+Per column: row and missing counts, min/max, mean and variance as mergeable moments (Chan's
+parallel algorithm), quantiles, a histogram, and for categorical columns the top categories.
+
+How the histogram gets its bin edges in one pass, with bounded memory
+---------------------------------------------------------------------
+Every numeric value goes into a *log-bucket sketch* (UDDSketch): at level 0 the bucket of
+`x > 0` is `ceil(ln(x) * 2**20)`, a fixed, data-independent grid with a relative width of
+about 1e-6 (negative values mirror it, exact zeros have their own bucket). A column keeps at
+most `MAX_BUCKETS` non-empty buckets; when it would hold more, neighbouring buckets merge
+pairwise (`key -> ceil(key / 2)`, one level up, twice the relative width). The level chosen is
+always the finest one at which *all* data seen fits, so the sketch of a dataset does not depend
+on how it was split into batches, files or Dask partitions: two halves merge into the whole.
+Memory is `MAX_BUCKETS` counts per column whatever the row count; concentrated data (years,
+prices around 1000) stays at a very fine level, heavy tails at a relative width of ~1%.
+
+The reference histogram's edges are quantiles read from the sketch, snapped to bucket
+boundaries, plus the lowest and highest boundary: so the reference counts per bin are exact
+sums of buckets, and the two outer bins (open ends, below the reference minimum and above its
+maximum) are empty in the reference. Current data is profiled with the reference's edges as
+its *layout* and binned exactly with `searchsorted`; identical data gives identical counts.
+
+Missing values: null, NaN and ±inf all count as missing (`null_count`); moments, quantiles and
+histograms use the finite values. Temporal columns are profiled as numbers (their integer
+representation: epoch units, days). Categorical columns (strings, booleans, dictionaries) keep
+exact counts of up to `MAX_TRACKED` distinct values while scanning; beyond that, the rarest go
+into `other` (the profile says `truncated: true`); the file keeps the `TOP_K` most frequent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgit.data.io import Source
+from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from mlgit.config import Config, Dataset
+
+SCHEMA_VERSION = 1
+SKETCH_SCALE = 2**20  # level-0 buckets are 2**-20 wide in ln(x)
+MAX_BUCKETS = 2048
+MAX_TRACKED = 10_000
+TOP_K = 100
+HISTOGRAM_BINS = 10
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+NUMERIC, CATEGORICAL, NULL, OTHER = "numeric", "categorical", "null", "other"
+
+
+# ---------------------------------------------------------------- column kinds
+def column_kind(dtype: pa.DataType) -> str:
+    """numeric | categorical | null | other (nested, binary: counted, not compared)."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_dictionary(dtype):
+        return column_kind(dtype.value_type)
+    if t.is_boolean(dtype) or t.is_string(dtype) or t.is_large_string(dtype):
+        return CATEGORICAL
+    if t.is_integer(dtype) or t.is_floating(dtype) or t.is_decimal(dtype) or t.is_temporal(dtype):
+        return NUMERIC
+    if t.is_null(dtype):
+        return NULL
+    return OTHER
+
+
+def _numbers(array: pa.Array) -> np.ndarray:
+    """float64 values of a numeric/temporal column; nulls become NaN.
+
+    Read straight from the Arrow buffers: `Array.to_numpy` imports pandas (~0.2 s)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_temporal(array.type):
+        array = array.cast(pa.int64() if array.type.bit_width == 64 else pa.int32())
+    array = array.cast(pa.float64(), safe=False)  # ints beyond 2**53 round, as in numpy
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=np.float64, count=len(array), offset=array.offset * 8)
+    if array.null_count == 0:
+        return values
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return np.where(bits[array.offset : array.offset + len(array)].astype(bool), values, np.nan)
+
+
+# ---------------------------------------------------------------- the log-bucket sketch
+def _ceil_shift(keys: np.ndarray, shift: int) -> np.ndarray:
+    """ceil(keys / 2**shift) for int64 keys."""
+    return -((-keys) >> shift) if shift else keys
+
+
+def _distinct(sorted_keys: np.ndarray) -> int:
+    import numpy as np
+
+    return 0 if sorted_keys.size == 0 else 1 + int(np.count_nonzero(np.diff(sorted_keys)))
+
+
+def _aggregate(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple:
+    """Sorted unique keys and their summed counts."""
+    import numpy as np
+
+    if keys.size == 0:
+        return keys.astype(np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    counts = np.ones(keys.size, dtype=np.int64) if counts is None else counts[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.add.reduceat(counts, starts)
+
+
+def _bincount_aggregate(keys: np.ndarray, span: int = 1 << 20) -> tuple | None:
+    """Like `_aggregate` in O(n) when the keys span a small range, else None."""
+    import numpy as np
+
+    if keys.size == 0:
+        return keys, np.zeros(0, dtype=np.int64)
+    low = int(keys.min())
+    if int(keys.max()) - low >= span:
+        return None
+    counts = np.bincount(keys - low)
+    present = np.flatnonzero(counts)
+    return present.astype(np.int64) + low, counts[present].astype(np.int64)
+
+
+class LogSketch:
+    """Mergeable counts on a fixed logarithmic grid; see the module docstring."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.level = 0
+        self.pos_keys = np.zeros(0, dtype=np.int64)
+        self.pos_counts = np.zeros(0, dtype=np.int64)
+        self.neg_keys = np.zeros(0, dtype=np.int64)
+        self.neg_counts = np.zeros(0, dtype=np.int64)
+        self.zeros = 0
+
+    @property
+    def total(self) -> int:
+        return int(self.pos_counts.sum() + self.neg_counts.sum()) + self.zeros
+
+    def add(self, values: np.ndarray) -> None:
+        """Add finite float64 values."""
+        import numpy as np
+
+        pos = values[values > 0]
+        neg = values[values < 0]
+        # x > 0 goes to (g^(k-1), g^k]; x < 0 to (-g^k, -g^(k-1)]: both bins are right-closed.
+        kp = np.ceil(np.log(pos) * SKETCH_SCALE).astype(np.int64)
+        kn = np.floor(np.log(-neg) * SKETCH_SCALE).astype(np.int64) + 1
+        other = LogSketch()
+        other.zeros = int(values.size - pos.size - neg.size)
+        # Fast path (most batches after the first): the batch fits at our level; count its
+        # buckets with bincount, no sort.
+        pos_agg = _bincount_aggregate(_ceil_shift(kp, self.level))
+        neg_agg = _bincount_aggregate(_ceil_shift(kn, self.level))
+        if (
+            pos_agg is not None
+            and neg_agg is not None
+            and pos_agg[0].size + neg_agg[0].size + 1 <= MAX_BUCKETS
+        ):
+            other.level = self.level
+            (other.pos_keys, other.pos_counts), (other.neg_keys, other.neg_counts) = (
+                pos_agg,
+                neg_agg,
+            )
+        else:
+            kp, kn = np.sort(kp), np.sort(kn)
+            other.level = level = self._fitting_level(kp, kn)
+            other.pos_keys, other.pos_counts = _aggregate(_ceil_shift(kp, level))
+            other.neg_keys, other.neg_counts = _aggregate(_ceil_shift(kn, level))
+        self.merge(other)
+
+    def _fitting_level(self, kp: np.ndarray, kn: np.ndarray) -> int:
+        """The finest level >= ours at which these sorted level-0 keys fit in MAX_BUCKETS."""
+
+        def fits(level: int) -> bool:
+            buckets = _distinct(_ceil_shift(kp, level)) + _distinct(_ceil_shift(kn, level))
+            return buckets + 1 <= MAX_BUCKETS
+
+        low, high = self.level, max(self.level, 40)
+        while low < high:  # at level 40 every key is 0 or 1: it always fits
+            mid = (low + high) // 2
+            if fits(mid):
+                high = mid
+            else:
+                low = mid + 1
+        return low
+
+    def _collapse_to(self, level: int) -> None:
+        shift = level - self.level
+        if shift > 0:
+            self.pos_keys, self.pos_counts = _aggregate(
+                _ceil_shift(self.pos_keys, shift), self.pos_counts
+            )
+            self.neg_keys, self.neg_counts = _aggregate(
+                _ceil_shift(self.neg_keys, shift), self.neg_counts
+            )
+            self.level = level
+
+    def merge(self, other: LogSketch) -> None:
+        import numpy as np
+
+        level = max(self.level, other.level)
+        self._collapse_to(level)
+        theirs = other.copy()
+        theirs._collapse_to(level)
+        self.pos_keys, self.pos_counts = _aggregate(
+            np.concatenate((self.pos_keys, theirs.pos_keys)),
+            np.concatenate((self.pos_counts, theirs.pos_counts)),
+        )
+        self.neg_keys, self.neg_counts = _aggregate(
+            np.concatenate((self.neg_keys, theirs.neg_keys)),
+            np.concatenate((self.neg_counts, theirs.neg_counts)),
+        )
+        self.zeros += theirs.zeros
+        while self.pos_keys.size + self.neg_keys.size + 1 > MAX_BUCKETS:
+            self._collapse_to(self.level + 1)
+
+    def copy(self) -> LogSketch:
+        new = LogSketch()
+        new.level, new.zeros = self.level, self.zeros
+        new.pos_keys, new.pos_counts = self.pos_keys.copy(), self.pos_counts.copy()
+        new.neg_keys, new.neg_counts = self.neg_keys.copy(), self.neg_counts.copy()
+        return new
+
+    def at_level(self, level: int) -> LogSketch:
+        new = self.copy()
+        new._collapse_to(level)
+        return new
+
+    def buckets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lower, upper, representative, count) of the non-empty buckets in value order.
+
+        A bucket holds the values in (lower, upper]; the representative is its geometric middle.
+        """
+        import numpy as np
+
+        width = 2.0**self.level / SKETCH_SCALE
+        neg = self.neg_keys[::-1]
+        parts_lower = [-np.exp(neg * width)]
+        parts_upper = [-np.exp((neg - 1) * width)]
+        parts_rep = [-np.exp((neg - 0.5) * width)]
+        parts_count = [self.neg_counts[::-1]]
+        if self.zeros:
+            parts_lower.append(np.array([np.nextafter(0.0, -1.0)]))
+            parts_upper.append(np.array([0.0]))
+            parts_rep.append(np.array([0.0]))
+            parts_count.append(np.array([self.zeros], dtype=np.int64))
+        pos = self.pos_keys
+        parts_lower.append(np.exp((pos - 1) * width))
+        parts_upper.append(np.exp(pos * width))
+        parts_rep.append(np.exp((pos - 0.5) * width))
+        parts_count.append(self.pos_counts)
+        return tuple(np.concatenate(p) for p in (parts_lower, parts_upper, parts_rep, parts_count))
+
+    def relative_width(self) -> float:
+        return math.expm1(2.0**self.level / SKETCH_SCALE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "zeros": self.zeros,
+            "positive": {"keys": self.pos_keys.tolist(), "counts": self.pos_counts.tolist()},
+            "negative": {"keys": self.neg_keys.tolist(), "counts": self.neg_counts.tolist()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogSketch:
+        import numpy as np
+
+        new = cls()
+        new.level, new.zeros = int(data["level"]), int(data["zeros"])
+        for side in ("positive", "negative"):
+            keys = np.asarray(data[side]["keys"], dtype=np.int64)
+            counts = np.asarray(data[side]["counts"], dtype=np.int64)
+            if side == "positive":
+                new.pos_keys, new.pos_counts = keys, counts
+            else:
+                new.neg_keys, new.neg_counts = keys, counts
+        return new
+
+
+# ---------------------------------------------------------------- column states
+class NumericState:
+    def __init__(self, dtype: str, edges: list[float] | None = None) -> None:
+        import numpy as np
+
+        self.type = dtype
+        self.count = 0  # rows, including missing values
+        self.null_count = 0
+        self.n = 0  # finite values
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self.sketch = LogSketch()
+        # Given a reference layout, values are also binned exactly on its edges.
+        self.edges = None if edges is None else np.asarray(edges, dtype=np.float64)
+        self.binned = None if edges is None else np.zeros(len(edges) + 1, dtype=np.int64)
+
+    def update(self, array: pa.Array) -> None:
+        import numpy as np
+
+        x = _numbers(array)
+        finite = x[np.isfinite(x)]
+        self.count += len(array)
+        self.null_count += len(array) - finite.size
+        if finite.size == 0:
+            return
+        mean = float(finite.mean())
+        m2 = float(np.square(finite - mean).sum())
+        self._combine(finite.size, mean, m2, float(finite.min()), float(finite.max()))
+        self.sketch.add(finite)
+        if self.edges is not None:
+            # bins (e[i-1], e[i]]; one comparison pass per edge beats searchsorted on random data
+            at_or_below = [np.count_nonzero(finite <= edge) for edge in self.edges]
+            self.binned += np.diff(np.concatenate(([0], at_or_below, [finite.size])))
+
+    def _combine(self, n: int, mean: float, m2: float, low: float, high: float) -> None:
+        """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+        self.min, self.max = min(self.min, low), max(self.max, high)
+
+    def merge(self, other: NumericState) -> None:
+        self.count += other.count
+        self.null_count += other.null_count
+        if other.n:
+            self._combine(other.n, other.mean, other.m2, other.min, other.max)
+        self.sketch.merge(other.sketch)
+        if self.binned is not None and other.binned is not None:
+            self.binned = self.binned + other.binned
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": NUMERIC,
+            "type": self.type,
+            "count": self.count,
+            "null_count": self.null_count,
+        }
+        if self.n == 0:
+            return data
+        edges, counts = self._histogram()
+        data.update(
+            {
+                "min": self.min,
+                "max": self.max,
+                "mean": self.mean,
+                "m2": self.m2,
+                "std": math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0,
+                "quantiles": {str(q): self.quantile(q) for q in QUANTILES},
+                "histogram": {"edges": edges, "counts": counts},
+                "sketch": self.sketch.to_dict(),
+                "relative_accuracy": self.sketch.relative_width(),
+            }
+        )
+        return data
+
+    def quantile(self, q: float) -> float:
+        import numpy as np
+
+        _, _, rep, counts = self.sketch.buckets()
+        rank = q * (self.n - 1)
+        index = int(np.searchsorted(np.cumsum(counts), rank, side="right"))
+        return float(min(max(rep[min(index, rep.size - 1)], self.min), self.max))
+
+    def _histogram(self) -> tuple[list[float], list[int]]:
+        """Edges (reference layout if given, else sketch quantiles) and counts per bin."""
+        import numpy as np
+
+        if self.edges is not None:
+            return self.edges.tolist(), self.binned.tolist()
+        lower, upper, _, counts = self.sketch.buckets()
+        cumulative = np.cumsum(counts)
+        targets = np.arange(1, HISTOGRAM_BINS) * (self.n / HISTOGRAM_BINS)
+        cuts = upper[np.minimum(np.searchsorted(cumulative, targets, side="left"), upper.size - 1)]
+        edges = np.unique(np.concatenate(([lower[0]], cuts, [upper[-1]])))
+        bins = np.searchsorted(edges, upper, side="left")
+        binned = np.bincount(bins, weights=counts, minlength=edges.size + 1).astype(np.int64)
+        return edges.tolist(), binned.tolist()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NumericState:
+        new = cls(data["type"])
+        new.count, new.null_count = data["count"], data["null_count"]
+        if "sketch" in data:
+            new.n = data["count"] - data["null_count"]
+            new.mean, new.m2 = data["mean"], data["m2"]
+            new.min, new.max = data["min"], data["max"]
+            new.sketch = LogSketch.from_dict(data["sketch"])
+        return new
+
+
+class CategoricalState:
+    def __init__(self, dtype: str, keep: list[str] | None = None) -> None:
+        self.type = dtype
+        self.count = 0
+        self.null_count = 0
+        self.counts: dict[str, int] = {}
+        self.other = 0  # values pruned from `counts`
+        self.truncated = False
+        self.keep = frozenset(keep or ())  # reference categories are never pruned
+
+    def update(self, array: pa.Array) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        self.count += len(array)
+        self.null_count += array.null_count
+        found = pc.value_counts(array)
+        values = found.field("values").to_pylist()
+        counts = found.field("counts").to_pylist()
+        for value, count in zip(values, counts, strict=True):
+            if value is not None:
+                key = _category(value)
+                self.counts[key] = self.counts.get(key, 0) + count
+        self._prune()
+
+    def merge(self, other: CategoricalState) -> None:
+        self.count += other.count
+        self.null_count += other.null_count
+        self.other += other.other
+        self.truncated = self.truncated or other.truncated
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+        self._prune()
+
+    def _prune(self, limit: int = MAX_TRACKED) -> None:
+        if len(self.counts) <= 2 * limit:
+            return
+        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = dict(ranked[:limit])
+        for key, count in ranked[limit:]:
+            if key in self.keep:
+                kept[key] = count
+            else:
+                self.other += count
+        self.counts = kept
+        self.truncated = True
+
+    def to_dict(self) -> dict[str, Any]:
+        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        top = ranked[:TOP_K] + [kv for kv in ranked[TOP_K:] if kv[0] in self.keep]
+        rest = sum(count for key, count in ranked[TOP_K:] if key not in self.keep)
+        return {
+            "kind": CATEGORICAL,
+            "type": self.type,
+            "count": self.count,
+            "null_count": self.null_count,
+            "distinct": len(self.counts),
+            "truncated": self.truncated or len(ranked) > len(top),
+            "top": [{"value": key, "count": count} for key, count in top],
+            "other_count": self.other + rest,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CategoricalState:
+        new = cls(data["type"])
+        new.count, new.null_count = data["count"], data["null_count"]
+        new.counts = {item["value"]: item["count"] for item in data["top"]}
+        new.other = data["other_count"]
+        new.truncated = data["truncated"]
+        return new
+
+
+def _category(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class CountState:
+    """Columns that are counted but not profiled further (all-null type, nested, binary)."""
+
+    def __init__(self, dtype: str, kind: str) -> None:
+        self.type, self.kind = dtype, kind
+        self.count = 0
+        self.null_count = 0
+
+    def update(self, array: pa.Array) -> None:
+        self.count += len(array)
+        self.null_count += array.null_count
+
+    def merge(self, other: CountState) -> None:
+        self.count += other.count
+        self.null_count += other.null_count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "type": self.type,
+            "count": self.count,
+            "null_count": self.null_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CountState:
+        new = cls(data["type"], data["kind"])
+        new.count, new.null_count = data["count"], data["null_count"]
+        return new
+
+
+_STATES = {NUMERIC: NumericState, CATEGORICAL: CategoricalState}
+
+
+# ---------------------------------------------------------------- the accumulator
+class ProfileAccumulator:
+    """`mlgit.data.io.Accumulator` building a profile; `layout` is the reference profile whose
+    bin edges and categories the current data is binned with."""
+
+    def __init__(self, layout: dict[str, Any] | None = None) -> None:
+        self.layout = layout
+        self.rows = 0
+        self.columns: dict[str, Any] = {}
+
+    def update(self, batch: pa.RecordBatch, first_row: int) -> None:
+        self.rows += batch.num_rows
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            state = self.columns.get(name)
+            if state is None:
+                state = self.columns[name] = self._new_state(name, array.type)
+            state.update(array)
+
+    def _new_state(self, name: str, dtype: pa.DataType) -> Any:
+        kind = column_kind(dtype)
+        reference = ((self.layout or {}).get("columns") or {}).get(name) or {}
+        if kind == NUMERIC:
+            edges = (reference.get("histogram") or {}).get("edges")
+            return NumericState(str(dtype), edges if reference.get("kind") == NUMERIC else None)
+        if kind == CATEGORICAL:
+            keep = [item["value"] for item in reference.get("top") or []]
+            return CategoricalState(str(dtype), keep)
+        return CountState(str(dtype), kind)
+
+    def merge(self, other: ProfileAccumulator) -> None:
+        self.rows += other.rows
+        for name, state in other.columns.items():
+            mine = self.columns.get(name)
+            if mine is None:
+                self.columns[name] = state
+            elif type(mine) is not type(state):
+                raise MlgitError(
+                    f"column {name!r} is {mine.type} in one part and {state.type} in another; "
+                    "make the files of the dataset share one schema"
+                )
+            else:
+                mine.merge(state)
+
+    def profile(self, source: str) -> dict[str, Any]:
+        from mlgit import __version__
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": source,
+            "rows": self.rows,
+            "created_by": f"mlgit {__version__}",
+            "columns": {name: state.to_dict() for name, state in self.columns.items()},
+        }
+
+    @classmethod
+    def from_profile(cls, profile: dict[str, Any]) -> ProfileAccumulator:
+        """The state a profile file was written from, to merge more data or profiles into."""
+        new = cls()
+        new.rows = profile["rows"]
+        for name, column in profile["columns"].items():
+            state_cls = _STATES.get(column["kind"])
+            new.columns[name] = (
+                state_cls.from_dict(column) if state_cls else CountState.from_dict(column)
+            )
+        return new
+
+
+# ---------------------------------------------------------------- entry points
+def build(
+    source: Source,
+    layout: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+) -> dict[str, Any]:
+    """The profile of a dataset, streamed batch by batch (binned on `layout`'s edges if given)."""
+    from mlgit.data.io import scan
+
+    accumulator = scan(source, lambda: ProfileAccumulator(layout), columns=columns)
+    return accumulator.profile(source.label)
+
+
+def merge_profiles(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The profile of the union of the data two profiles were built from."""
+    accumulator = ProfileAccumulator.from_profile(first)
+    accumulator.merge(ProfileAccumulator.from_profile(second))
+    return accumulator.profile(f"{first['source']} + {second['source']}")
+
+
+def load(file: Path) -> dict[str, Any]:
+    """A profile file, checked against the bundled schema; MlgitError if it is not one."""
+    from jsonschema import Draft202012Validator
+
+    from mlgit.config import bundled_schema
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MlgitError(
+            f"{file}: reference profile not found; create it with `mlgit profile NAME`"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MlgitError(
+            f"{file}{where}: not a valid profile (corrupt JSON: {exc}); "
+            "re-create it with `mlgit profile NAME`"
+        ) from None
+    except OSError as exc:
+        raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
+
+    def invalid(place: str, message: str) -> MlgitError:
+        return MlgitError(
+            f"{file}: {place}: not a valid profile ({message}); re-create it with "
+            "`mlgit profile NAME`"
+        )
+
+    # The schema check walks long arrays slowly, so it sees their first elements only; the
+    # arrays themselves are checked below with numpy.
+    validator = Draft202012Validator(bundled_schema("profile.schema.json"))
+    error = next(
+        iter(sorted(validator.iter_errors(_heads(data)), key=lambda e: list(e.path))), None
+    )
+    if error is not None:
+        raise invalid(".".join(str(p) for p in error.absolute_path) or "(top level)", error.message)
+    for name, column in data["columns"].items():
+        for place, problem in _array_problems(column):
+            raise invalid(f"columns.{name}.{place}", problem)
+    return data
+
+
+def _heads(value: Any, keep: int = 8) -> Any:
+    if isinstance(value, dict):
+        return {k: _heads(v, keep) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_heads(v, keep) for v in value[:keep]]
+    return value
+
+
+def _array_problems(column: dict[str, Any]) -> list[tuple[str, str]]:
+    import numpy as np
+
+    problems = []
+    histogram = column.get("histogram")
+    if histogram is not None:
+        edges, counts = histogram["edges"], histogram["counts"]
+        if len(counts) != len(edges) + 1:
+            problems.append(("histogram", "needs one more count than edges"))
+        elif not all(isinstance(e, int | float) for e in edges) or np.any(np.diff(edges) <= 0):
+            problems.append(("histogram.edges", "edges must be increasing numbers"))
+    for side in ("positive", "negative"):
+        store = (column.get("sketch") or {}).get(side)
+        if store is None:
+            continue
+        keys, counts = store["keys"], store["counts"]
+        if len(keys) != len(counts):
+            problems.append((f"sketch.{side}", "keys and counts differ in length"))
+        elif not all(type(k) is int for k in keys) or not all(
+            type(c) is int and c >= 0 for c in counts
+        ):
+            problems.append((f"sketch.{side}", "keys and counts must be integers"))
+    return problems
+
+
+def dumps(profile: dict[str, Any]) -> str:
+    return json.dumps(profile, indent=1, allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------- what NAME|PATH means
+@dataclass(frozen=True)
+class Target:
+    """A dataset named in mlgit.yaml (or a plain path) and the data to read for it."""
+
+    source: Source
+    dataset: Dataset | None
+    config: Config | None
+
+
+def project_config() -> Config | None:
+    """mlgit.yaml of the current repository (validated), or None outside an mlgit project."""
+    from mlgit import config as config_mod
+
+    try:
+        file = config_mod.find_config()
+    except MlgitError:
+        return None
+    return config_mod.load(file)
+
+
+def resolve(target: str, rev: str | None, cfg: Config | None) -> Target:
+    """NAME (a dataset in mlgit.yaml) or PATH, in the work tree or at git revision `rev`."""
+    from mlgit.data.io import open_source, source_at
+    from mlgit.repo import git as gitx
+
+    dataset = cfg.datasets.get(target) if cfg else None
+    if dataset is not None:
+        if rev is None:
+            source = open_source(cfg.root / dataset.path, dataset.format, label=dataset.path)
+        else:
+            repo = gitx.open_repo(cfg.root)
+            source = source_at(repo, dataset.path, gitx.resolve_rev(repo, rev), dataset.format)
+            source = Source(f"{dataset.path}@{rev}", source.files, source.format)
+        return Target(source, dataset, cfg)
+    path = Path(target)
+    if rev is not None:
+        repo = gitx.open_repo(path.parent if path.parent.exists() else None)
+        rel = gitx.relative_to_root(repo, path).as_posix()
+        return Target(source_at(repo, rel, rev), None, cfg)
+    if not path.exists() and cfg is not None:
+        known = ", ".join(cfg.datasets) or "none"
+        raise MlgitError(
+            f"{target}: no dataset of that name in {cfg.file} (datasets: {known}) "
+            "and no such file or directory"
+        )
+    return Target(open_source(path), None, cfg)

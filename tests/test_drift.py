@@ -1,0 +1,342 @@
+"""`mlgit drift`: metrics checked against scipy, verdicts, bad inputs, plots, revisions."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from jsonschema import Draft202012Validator
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chisquare, ks_2samp, wasserstein_distance
+
+from mlgit.config import bundled_schema
+from mlgit.data import drift
+from mlgit.data import profile as profiles
+from mlgit.data.io import open_source
+from mlgit.errors import MlgitError
+from tests.conftest import Project
+from tests.test_profile import write
+
+RULES = drift.settings(None)
+
+
+def table(rows: int = 20_000, seed: int = 0, scale: float = 1.0, mix=(0.4, 0.3, 0.2, 0.1)):
+    rng = np.random.default_rng(seed)
+    return pa.table(
+        {
+            "amount": rng.normal(100, 15, rows) * scale,
+            "age": pa.array(rng.integers(18, 90, rows)),
+            "city": pa.array(rng.choice(["paris", "rome", "oslo", "lima"], rows, p=list(mix))),
+            "active": pa.array(rng.random(rows) < 0.5),
+        }
+    )
+
+
+def compare_tables(tmp_path: Path, reference: pa.Table, current: pa.Table, rules=RULES):
+    ref = profiles.build(open_source(write(reference, tmp_path / "ref.parquet")))
+    cur_source = open_source(write(current, tmp_path / "cur.parquet"))
+    return drift.compare_source("t", ref, cur_source, rules), ref
+
+
+def column(result: drift.DriftResult, name: str) -> drift.ColumnDrift:
+    return next(c for c in result.columns if c.column == name)
+
+
+# ---------------------------------------------------------------- metrics against scipy
+def test_psi_by_hand_on_a_small_table() -> None:
+    ref, cur = np.array([50.0, 30.0, 20.0]), np.array([30.0, 30.0, 40.0])
+    # no empty bins: smoothing changes little; the by-hand PSI of the raw shares
+    raw = sum((c - r) * math.log(c / r) for r, c in [(0.5, 0.3), (0.3, 0.3), (0.2, 0.4)])
+    assert raw == pytest.approx(0.2408, abs=1e-4)
+    assert drift.psi(drift.Binned(ref, cur)) == pytest.approx(raw, rel=1e-3)
+    # with the documented smoothing exactly
+    eps = drift.SMOOTHING
+    p = [(x / 100 + eps) / (1 + 3 * eps) for x in ref]
+    q = [(x / 100 + eps) / (1 + 3 * eps) for x in cur]
+    by_hand = sum((b - a) * math.log(b / a) for a, b in zip(p, q, strict=True))
+    assert drift.psi(drift.Binned(ref, cur)) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_psi_with_an_empty_bin_is_finite() -> None:
+    value = drift.psi(drift.Binned(np.array([10.0, 0.0]), np.array([5.0, 5.0])))
+    assert math.isfinite(value) and value > 1
+
+
+def test_categorical_metrics_match_scipy() -> None:
+    ref, cur = np.array([40.0, 30.0, 20.0, 10.0, 0.0]), np.array([25.0, 25.0, 25.0, 20.0, 5.0])
+    binned = drift.Binned(ref, cur)
+    assert drift.js(binned) == pytest.approx(jensenshannon(ref, cur, base=2), rel=1e-12)
+    used = (ref > 0) | (cur > 0)
+    expected = (ref[used] + 0.5) / (ref[used].sum() + 0.5 * used.sum()) * cur.sum()
+    assert drift.chi2(binned) == pytest.approx(chisquare(cur[used], expected).pvalue, rel=1e-9)
+
+
+def test_numeric_metrics_match_scipy_on_the_same_bins(tmp_path: Path) -> None:
+    result, ref = compare_tables(tmp_path, table(), table(seed=1, scale=1.05))
+    amount = column(result, "amount")
+    cur = profiles.build(open_source(tmp_path / "cur.parquet"), layout=ref)
+    sketches = [profiles.LogSketch.from_dict(p["columns"]["amount"]["sketch"]) for p in (ref, cur)]
+    level = max(s.level for s in sketches)
+    (_, _, ref_points, ref_counts), (_, _, cur_points, cur_counts) = (
+        s.at_level(level).buckets() for s in sketches
+    )
+    std = ref["columns"]["amount"]["std"]
+    expected_w = wasserstein_distance(ref_points, cur_points, ref_counts, cur_counts) / std
+    assert amount.value("wasserstein") == pytest.approx(expected_w, rel=1e-9)
+    expected_ks = ks_2samp(np.repeat(ref_points, ref_counts), np.repeat(cur_points, cur_counts))
+    assert amount.value("ks") == pytest.approx(expected_ks.statistic, rel=1e-12)
+    # the fine sketch is close to the raw data: scipy on the raw values agrees closely
+    raw_ref = table()["amount"].to_numpy()
+    raw_cur = table(seed=1, scale=1.05)["amount"].to_numpy()
+    assert amount.value("ks") == pytest.approx(ks_2samp(raw_ref, raw_cur).statistic, abs=1e-3)
+    raw_w = wasserstein_distance(raw_ref, raw_cur) / raw_ref.std(ddof=1)
+    assert amount.value("wasserstein") == pytest.approx(raw_w, rel=1e-3)
+
+
+# ---------------------------------------------------------------- verdicts
+def test_identical_data_has_zero_drift(tmp_path: Path) -> None:
+    result, _ = compare_tables(tmp_path, table(), table())
+    assert not result.drifted and result.share == 0
+    for c in result.columns:
+        assert c.verdict == "ok"
+        for m in c.metrics:
+            if m.metric == "chi2":
+                assert m.value > 0.999  # p-value: no evidence of a difference
+            else:
+                assert m.value == pytest.approx(0.0, abs=1e-12), (c.column, m.metric)
+
+
+def test_same_distribution_new_sample_is_ok(tmp_path: Path) -> None:
+    result, _ = compare_tables(tmp_path, table(), table(seed=7))
+    assert [c.verdict for c in result.columns] == ["ok"] * 4
+
+
+def test_known_shifts_are_flagged(tmp_path: Path) -> None:
+    shifted = table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    result, _ = compare_tables(tmp_path, table(), shifted)
+    assert column(result, "amount").verdict == "drift"
+    assert column(result, "city").verdict == "drift"
+    assert column(result, "age").verdict == "ok"
+    assert result.share == 0.5 and result.drifted
+
+
+def test_new_category_and_values_beyond_the_range(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    ref = pa.table({"c": ["a", "b"] * 500, "x": rng.normal(0, 1, 1000)})
+    cur = pa.table({"c": ["a", "b", "zz", "zz"] * 250, "x": rng.normal(0, 1, 1000) + 10})
+    result, _ = compare_tables(tmp_path, ref, cur)
+    c, x = column(result, "c"), column(result, "x")
+    assert c.verdict == "drift" and "zz" in c.note
+    assert c.labels[-1] == "(other)" and c.current_counts[-1] == 500
+    assert x.verdict == "drift" and x.current_counts[-1] == 1000  # all above the reference max
+    assert all(math.isfinite(m.value) for m in (*c.metrics, *x.metrics))
+
+
+def test_all_null_constant_and_one_sided_columns(tmp_path: Path) -> None:
+    n = 200
+    ref = pa.table(
+        {
+            "gone": pa.array([1.0] * n),
+            "empty": pa.nulls(n, pa.float64()),
+            "null_typed": pa.nulls(n),
+            "const": pa.array([5.0] * n),
+            "const_moved": pa.array([5.0] * n),
+            "cat_empty": pa.array(["a"] * n),
+        }
+    )
+    cur = pa.table(
+        {
+            "gone": pa.nulls(n, pa.float64()),
+            "empty": pa.nulls(n, pa.float64()),
+            "null_typed": pa.array(["x"] * n),
+            "const": pa.array([5.0] * n),
+            "const_moved": pa.array([9.0] * n),
+            "cat_empty": pa.nulls(n, pa.string()),
+            "added": pa.array([1] * n),
+        }
+    )
+    result, _ = compare_tables(tmp_path, ref, cur)
+    verdicts = {c.column: (c.verdict, c.note) for c in result.columns}
+    assert verdicts["gone"] == ("drift", f"all {n} values are missing in the current data")
+    assert verdicts["empty"] == ("ok", "all values missing on both sides")
+    assert verdicts["null_typed"] == (
+        "drift",
+        f"no values in the reference; {n} in the current data",
+    )
+    assert verdicts["const"][0] == "ok"
+    assert verdicts["const_moved"][0] == "drift"
+    assert verdicts["cat_empty"][0] == "drift"
+    assert verdicts["added"][0] == "new"
+
+
+def test_schema_mismatch_names_the_columns(tmp_path: Path) -> None:
+    ref = pa.table({"a": [1.0, 2.0], "b": ["x", "y"], "c": [1, 2]})
+    cur = pa.table({"a": ["1", "2"], "c": [1, 2]})
+    with pytest.raises(MlgitError) as error:
+        compare_tables(tmp_path, ref, cur)
+    message = str(error.value)
+    assert "missing from the current data: b" in message
+    assert "a (double -> string)" in message
+
+
+def test_ignored_columns_are_skipped(tmp_path: Path) -> None:
+    rules = drift.settings({"columns": {"b": {"ignore": True}, "a": {"psi": {"fail": 100}}}})
+    ref = pa.table({"a": [1.0, 2.0, 3.0] * 10, "b": ["x", "y", "z"] * 10})
+    cur = pa.table({"a": [7.0, 8.0, 9.0] * 10})
+    result, _ = compare_tables(tmp_path, ref, cur, rules)
+    assert column(result, "b").verdict == "skip"
+    a = column(result, "a")
+    psi = next(m for m in a.metrics if m.metric == "psi")
+    assert (psi.warn, psi.fail, psi.verdict) == (None, 100, "ok")
+    assert a.verdict == "drift"  # by Wasserstein, still at its default
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"psi": {"warn": 0.3, "fail": 0.2}}, "drift.psi: warn (0.3) is above fail (0.2)"),
+        ({"js": {"fail": -1}}, "drift.js.fail: must be a number >= 0"),
+        ({"chi2": {"warn": 0.01, "fail": 0.05}}, "drift.chi2: warn (0.01) is below fail (0.05)"),
+        (
+            {"columns": {"x": {"wasserstein": {"warn": 2, "fail": 1}}}},
+            "drift.columns.x.wasserstein: warn (2) is above fail (1)",
+        ),
+    ],
+)
+def test_bad_thresholds(block: dict, message: str) -> None:
+    with pytest.raises(MlgitError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        drift.settings(block)
+
+
+# ---------------------------------------------------------------- the CLI
+def drift_project(project: Project, data: pa.Table, drift_block: str = "") -> Project:
+    write(data, project.root / "data" / "train.parquet")
+    assert project.mlgit("track", "data/train.parquet").exit_code == 0
+    config = project.root / "mlgit.yaml"
+    text = config.read_text().replace(
+        "    path: data/train.parquet\n",
+        "    path: data/train.parquet\n    reference: profiles/train.json\n",
+    )
+    config.write_text(text + drift_block)
+    assert project.mlgit("profile", "train").exit_code == 0
+    project.commit("track train with a reference")
+    return project
+
+
+def test_cli_no_drift_then_drift(project: Project) -> None:
+    drift_project(project, table(2_000))
+    before = project.sh("dvc", "status").stdout
+    same = project.mlgit("drift", "train")
+    assert same.exit_code == 0, same.output
+    assert "no dataset drift: 0 of 4 columns drifted" in same.output
+    write(table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), project.root / "prod.parquet")
+    result = project.mlgit("drift", "train", "--data", "prod.parquet", "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    Draft202012Validator(bundled_schema("drift-result.schema.json")).validate(data)
+    assert data["drift"] is True and data["drifted_columns"] == ["amount", "city"]
+    assert data["columns"][0]["metrics"]["psi"]["verdict"] == "drift"
+    assert project.sh("dvc", "status").stdout == before
+
+
+def test_cli_markdown_with_plots(project: Project) -> None:
+    drift_project(project, table(2_000))
+    write(table(2_000, seed=1, scale=1.2), project.root / "prod.parquet")
+    result = project.mlgit(
+        "drift", "train", "--data", "prod.parquet", "--plots", "out/plots",
+        "--format", "markdown", "-o", "out/drift.md",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # one column of four drifted: no dataset drift
+    report = (project.root / "out" / "drift.md").read_text()
+    assert "![PSI per column](plots/drift-summary.png)" in report
+    assert "![amount: reference vs current](plots/drift-amount.png)" in report
+    for name in ("drift-summary.png", "drift-amount.png"):
+        assert (project.root / "out" / "plots" / name).read_bytes()[:4] == b"\x89PNG"
+    assert not (project.root / "out" / "plots" / "drift-age.png").exists()
+
+
+def test_cli_base_rev_and_rev_read_dvc_data(project: Project) -> None:
+    drift_project(project, table(2_000))
+    project.sh("dvc", "push", "-q")
+    write(table(2_000, seed=1, scale=1.2), project.root / "data" / "train.parquet")
+    project.sh("dvc", "add", "-q", "data/train.parquet")
+    project.commit("shifted data")
+    # the work tree (shifted) against the data as it was one commit ago
+    result = project.mlgit("drift", "train", "--base-rev", "HEAD~1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["reference"]["source"] == "data/train.parquet@HEAD~1"
+    assert data["drifted_columns"] == ["amount"]
+    # the old data at HEAD~1 against the reference profiled from it: nothing moved
+    old = project.mlgit("drift", "train", "--rev", "HEAD~1", "--format", "json")
+    assert old.exit_code == 0, old.output
+    assert json.loads(old.output)["drifted_columns"] == []
+
+
+# ---------------------------------------------------------------- bad input: exit 2, no output
+def assert_refused(result, *words: str, nothing_at: Path) -> None:
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.stderr, result.stderr
+    assert not nothing_at.exists()
+
+
+def test_reference_from_another_schema(project: Project) -> None:
+    drift_project(project, table(500))
+    write(pa.table({"amount": ["a"], "age": [1]}), project.root / "prod.parquet")
+    result = project.mlgit("drift", "train", "--data", "prod.parquet", "-o", "r.txt")
+    assert_refused(
+        result,
+        "profiles/train.json",
+        "missing from the current data: city, active",
+        "amount (double -> string)",
+        nothing_at=project.root / "r.txt",
+    )
+
+
+def test_corrupt_reference_profile(project: Project) -> None:
+    drift_project(project, table(500))
+    (project.root / "profiles" / "train.json").write_text('{"schema_version": 1, "rows": ')
+    result = project.mlgit("drift", "train", "-o", "r.txt")
+    assert_refused(result, "profiles/train.json", "corrupt JSON", nothing_at=project.root / "r.txt")
+
+
+def test_reference_that_is_not_a_profile(project: Project) -> None:
+    drift_project(project, table(500))
+    (project.root / "other.json").write_text('{"schema_version": 1, "rows": -1}')
+    result = project.mlgit("drift", "train", "--reference", "other.json", "-o", "r.txt")
+    assert_refused(result, "other.json", "not a valid profile", nothing_at=project.root / "r.txt")
+
+
+def test_data_path_missing(project: Project) -> None:
+    drift_project(project, table(500))
+    result = project.mlgit("drift", "train", "--data", "nope.parquet", "--plots", "p")
+    assert_refused(result, "nope.parquet", "no such file", nothing_at=project.root / "p")
+
+
+@pytest.mark.parametrize(
+    ("block", "words"),
+    [
+        ("drift:\n  psi: {warn: 0.5, fail: 0.2}\n", ("mlgit.yaml:", "drift.psi", "warn (0.5)")),
+        ("drift:\n  js: {fail: -0.1}\n", ("mlgit.yaml:", "drift.js.fail")),
+    ],
+)
+def test_bad_thresholds_in_config(project: Project, block: str, words: tuple[str, ...]) -> None:
+    drift_project(project, table(500))
+    with (project.root / "mlgit.yaml").open("a") as f:
+        f.write(block)
+    result = project.mlgit("drift", "train", "-o", "r.txt")
+    assert_refused(result, *words, nothing_at=project.root / "r.txt")
+
+
+def test_no_reference_configured(project: Project) -> None:
+    write(table(100), project.root / "data" / "train.parquet")
+    assert project.mlgit("track", "data/train.parquet").exit_code == 0
+    result = project.mlgit("drift", "train", "-o", "r.txt")
+    assert_refused(
+        result, "datasets.train.reference", "mlgit profile train", nothing_at=project.root / "r.txt"
+    )

@@ -1,0 +1,132 @@
+"""`mlgit monitor`: schema, drift and production metrics of a model -> one action."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+from jsonschema import Draft202012Validator
+
+from mlgit.config import bundled_schema
+from tests.conftest import Project
+from tests.test_drift import table
+from tests.test_profile import write
+
+SCHEMA = """\
+fields:
+  - {name: amount, type: number, constraints: {required: true}}
+  - {name: age, type: integer, constraints: {minimum: 18, maximum: 90}}
+  - {name: city, type: string, constraints: {enum: [paris, rome, oslo, lima]}}
+  - {name: active, type: boolean}
+"""
+
+CONFIG = """
+models:
+  churn:
+    metrics: metrics.json
+    dataset: train
+    gates:
+      - {metric: roc_auc, min: 0.8}
+"""
+
+
+@pytest.fixture
+def monitored(project: Project) -> Project:
+    write(table(2_000), project.root / "data" / "train.parquet")
+    assert project.mlgit("track", "data/train.parquet").exit_code == 0
+    project.write("schemas/train.schema.yaml", SCHEMA)
+    config = project.root / "mlgit.yaml"
+    text = config.read_text().replace(
+        "    path: data/train.parquet\n",
+        "    path: data/train.parquet\n    schema: schemas/train.schema.yaml\n"
+        "    reference: profiles/train.json\n",
+    )
+    config.write_text(text.replace("models: {}\n", "") + CONFIG)
+    project.write("metrics.json", json.dumps({"roc_auc": 0.91}))
+    assert project.mlgit("profile", "train").exit_code == 0, "profile"
+    project.commit("a monitored model")
+    return project
+
+
+def monitor(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.mlgit("monitor", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.output + result.stderr
+    data = json.loads(result.output)
+    Draft202012Validator(bundled_schema("monitor-result.schema.json")).validate(data)
+    return result.exit_code, data
+
+
+def test_healthy_production_needs_nothing(monitored: Project) -> None:
+    write(table(1_000, seed=5), monitored.root / "prod.parquet")
+    monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.88}))
+    code, data = monitor(monitored, "--data", "prod.parquet", "--metrics", "prod-metrics.json")
+    assert code == 0
+    assert data["action"] == "none" and data["reasons"] == []
+    assert [s["status"] for s in data["signals"].values()] == ["ok", "ok", "ok"]
+    assert data["model"] == "churn" and data["dataset"] == "train"
+
+
+def test_drift_asks_for_retraining(monitored: Project) -> None:
+    shifted = table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    write(shifted, monitored.root / "prod.parquet")
+    code, data = monitor(monitored, "--data", "prod.parquet")
+    assert code == 1
+    assert data["action"] == "retrain"
+    assert data["signals"]["drift"]["drifted_columns"] == ["amount", "city"]
+    assert data["reasons"][0].startswith("drift: 2 of 4 columns drifted")
+
+
+def test_schema_violation_asks_for_an_alert(monitored: Project) -> None:
+    bad = table(1_000, seed=5).set_column(1, "age", pa.array([150] * 1_000))
+    write(bad, monitored.root / "prod.parquet")
+    code, data = monitor(monitored, "--data", "prod.parquet")
+    assert code == 1
+    assert data["signals"]["schema"]["status"] == "fail"
+    assert any("age" in rule for rule in data["signals"]["schema"]["failed_rules"])
+    # age also drifted (one column of four: no dataset drift), so schema decides alone
+    assert data["signals"]["drift"]["status"] == "ok"
+    assert data["action"] == "alert"
+
+
+def test_degraded_metrics_ask_for_rollback_over_retraining(monitored: Project) -> None:
+    write(table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), monitored.root / "p.parquet")
+    monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.62}))
+    code, data = monitor(monitored, "--data", "p.parquet", "--metrics", "prod-metrics.json")
+    assert code == 1
+    assert data["action"] == "rollback"  # rollback > retrain
+    assert [r.split(":")[0] for r in data["reasons"]] == ["drift", "metrics"]
+    assert data["signals"]["metrics"]["failed_gates"][0]["metric"] == "roc_auc"
+
+
+def test_actions_come_from_the_config(monitored: Project) -> None:
+    with (monitored.root / "mlgit.yaml").open("a") as f:
+        f.write("monitor:\n  actions: {metrics: alert}\n")
+    monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.5}))
+    code, data = monitor(monitored, "--metrics", "prod-metrics.json")
+    assert code == 1 and data["action"] == "alert"
+    assert list(data["signals"]) == ["metrics"]
+
+
+def test_text_report_says_the_action(monitored: Project) -> None:
+    monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.5}))
+    result = monitored.mlgit("monitor", "--metrics", "prod-metrics.json")
+    assert result.exit_code == 1
+    assert "action: rollback because metrics:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--data", "missing.parquet"), ("missing.parquet", "no such file")),
+        ((), ("nothing to monitor",)),
+        (("--metrics", "nope.json"), ("nope.json", "not found")),
+        (("--metrics", "metrics.json", "--model", "other"), ("no model named 'other'",)),
+    ],
+)
+def test_bad_input(monitored: Project, args: tuple[str, ...], words: tuple[str, ...]) -> None:
+    result = monitored.mlgit("monitor", *args, "-o", "decision.json")
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.stderr
+    assert not (monitored.root / "decision.json").exists()

@@ -1,0 +1,223 @@
+"""`mlgit profile`: mergeable profiles built batch by batch (halves merge into the whole)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from jsonschema import Draft202012Validator
+
+from mlgit.config import bundled_schema
+from mlgit.data import profile as profiles
+from mlgit.data.io import open_source
+from tests.conftest import Project
+
+EXACT_NUMERIC = ("count", "null_count", "min", "max", "quantiles", "histogram", "sketch")
+CLOSE_NUMERIC = ("mean", "m2", "std")
+
+
+def sample_table(rows: int = 20_000, seed: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(50, 10, rows)
+    x[::97] = np.nan  # NaN counts as missing
+    income = rng.lognormal(0, 2, rows)
+    return pa.table(
+        {
+            "x": x,
+            "year": pa.array(rng.integers(2000, 2025, rows)),
+            "income": pa.array(income, mask=rng.random(rows) < 0.05),
+            "delta": rng.normal(0, 1, rows),  # negative, zero-crossing values
+            "city": pa.array(rng.choice(["paris", "rome", "oslo", "lima"], rows)),
+            "flag": pa.array(rng.random(rows) < 0.3),
+            "when": pa.array(
+                np.datetime64("2024-01-01") + rng.integers(0, 365 * 86400, rows).astype("m8[s]")
+            ),
+        }
+    )
+
+
+def write(table: pa.Table, path: Path, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **kwargs)
+    return path
+
+
+def profile_of(path: Path, **kwargs) -> dict:
+    return profiles.build(open_source(path), **kwargs)
+
+
+def assert_same_profile(merged: dict, whole: dict) -> None:
+    assert merged["rows"] == whole["rows"]
+    assert list(merged["columns"]) == list(whole["columns"])
+    for name, column in whole["columns"].items():
+        other = merged["columns"][name]
+        if column["kind"] == "numeric":
+            for key in EXACT_NUMERIC:
+                assert other[key] == column[key], (name, key)
+            for key in CLOSE_NUMERIC:
+                assert other[key] == pytest.approx(column[key], rel=1e-9, abs=1e-9), (name, key)
+        else:
+            assert other == column, name
+
+
+def test_two_halves_merge_into_the_whole(tmp_path: Path) -> None:
+    table = sample_table()
+    half = table.num_rows // 3  # unequal halves: nothing may depend on the split
+    whole = profile_of(write(table, tmp_path / "whole.parquet"))
+    first = profile_of(write(table.slice(0, half), tmp_path / "a.parquet"))
+    second = profile_of(write(table.slice(half), tmp_path / "b.parquet"))
+    assert_same_profile(profiles.merge_profiles(first, second), whole)
+    assert_same_profile(profiles.merge_profiles(second, first), whole)
+
+
+def test_batch_size_does_not_change_the_profile(tmp_path: Path) -> None:
+    table = sample_table(5_000)
+    path = write(table, tmp_path / "d.parquet")
+    reference = profile_of(path)
+    accumulator = profiles.ProfileAccumulator()
+    first_row = 0
+    for batch in pq.read_table(path).to_batches(max_chunksize=333):
+        accumulator.update(batch, first_row)
+        first_row += batch.num_rows
+    assert_same_profile(accumulator.profile(str(path)), reference)
+
+
+def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:
+    table = sample_table()
+    column = profile_of(write(table, tmp_path / "d.parquet"))["columns"]["x"]
+    x = table["x"].to_numpy()
+    finite = x[np.isfinite(x)]
+    assert column["count"] == len(x)
+    assert column["null_count"] == int(np.isnan(x).sum())
+    assert column["min"] == finite.min() and column["max"] == finite.max()
+    assert column["mean"] == pytest.approx(finite.mean(), rel=1e-12)
+    assert column["std"] == pytest.approx(finite.std(ddof=1), rel=1e-9)
+    for q, value in column["quantiles"].items():
+        expected = np.quantile(finite, float(q), method="inverted_cdf")
+        assert value == pytest.approx(expected, rel=column["relative_accuracy"] + 1e-6)
+
+
+def test_histogram_has_quantile_bins_and_empty_open_ends(tmp_path: Path) -> None:
+    table = sample_table()
+    column = profile_of(write(table, tmp_path / "d.parquet"))["columns"]["income"]
+    edges, counts = column["histogram"]["edges"], column["histogram"]["counts"]
+    assert len(counts) == len(edges) + 1 == profiles.HISTOGRAM_BINS + 2
+    assert counts[0] == 0 and counts[-1] == 0
+    assert sum(counts) == column["count"] - column["null_count"]
+    assert edges[0] <= column["min"] and edges[-1] >= column["max"]
+    # exact counts on the edges: the same as binning the raw values
+    values = table["income"].drop_null().to_numpy()
+    assert counts == np.bincount(np.searchsorted(edges, values), minlength=len(counts)).tolist()
+    share = np.array(counts[1:-1]) / sum(counts)
+    assert np.all(np.abs(share - 0.1) < 0.02)  # deciles, although the data is heavy-tailed
+
+
+def test_sketch_memory_is_bounded_and_offsets_keep_resolution(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    table = pa.table({"wide": rng.standard_cauchy(200_000), "narrow": 1000 + rng.random(200_000)})
+    columns = profile_of(write(table, tmp_path / "d.parquet"))["columns"]
+    for column in columns.values():
+        sketch = column["sketch"]
+        assert len(sketch["positive"]["keys"]) + len(sketch["negative"]["keys"]) < 2048
+    # values around 1000 +- 0.5 still get ten distinct bins
+    assert len(columns["narrow"]["histogram"]["edges"]) == 11
+    assert columns["narrow"]["relative_accuracy"] < 1e-4
+
+
+def test_special_columns(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "const": pa.array([7.0] * 100),
+            "zeros": pa.array([0] * 100),
+            "nothing": pa.nulls(100),
+            "all_nan": pa.array([float("nan")] * 100),
+            "label": pa.array(["a"] * 60 + [None] * 40),
+            "nested": pa.array([[1, 2]] * 100),
+        }
+    )
+    columns = profile_of(write(table, tmp_path / "d.parquet"))["columns"]
+    assert columns["const"]["histogram"]["counts"] == [0, 100, 0]
+    assert columns["const"]["std"] == 0.0 and columns["const"]["quantiles"]["0.5"] == 7.0
+    assert columns["zeros"]["histogram"]["counts"] == [0, 100, 0]
+    assert columns["nothing"] == {"kind": "null", "type": "null", "count": 100, "null_count": 100}
+    assert columns["all_nan"]["null_count"] == 100 and "histogram" not in columns["all_nan"]
+    assert columns["label"]["top"] == [{"value": "a", "count": 60}]
+    assert columns["label"]["null_count"] == 40
+    assert columns["nested"]["kind"] == "other"
+
+
+def test_categories_beyond_the_tracked_limit_go_to_other(tmp_path: Path) -> None:
+    values = [f"id-{i}" for i in range(25_000)] + ["common"] * 1_000
+    column = profile_of(write(pa.table({"id": values}), tmp_path / "d.parquet"))["columns"]["id"]
+    assert column["top"][0] == {"value": "common", "count": 1_000}
+    assert len(column["top"]) == profiles.TOP_K
+    assert column["truncated"] is True
+    assert sum(t["count"] for t in column["top"]) + column["other_count"] == 26_000
+
+
+def test_profile_file_follows_the_schema(tmp_path: Path) -> None:
+    profile = profile_of(write(sample_table(2_000), tmp_path / "d.parquet"))
+    data = json.loads(profiles.dumps(profile))
+    Draft202012Validator(bundled_schema("profile.schema.json")).validate(data)
+
+
+# ---------------------------------------------------------------- the CLI
+def tracked_project(project: Project, table: pa.Table) -> Project:
+    write(table, project.root / "data" / "train.parquet")
+    assert project.mlgit("track", "data/train.parquet").exit_code == 0
+    config = project.root / "mlgit.yaml"
+    text = config.read_text().replace(
+        "    path: data/train.parquet\n",
+        "    path: data/train.parquet\n    reference: profiles/train.json\n",
+    )
+    config.write_text(text)
+    project.commit("track train")
+    return project
+
+
+def test_profile_by_name_writes_the_reference(project: Project) -> None:
+    tracked_project(project, sample_table(3_000))
+    result = project.mlgit("profile", "train")
+    assert result.exit_code == 0, result.output
+    written = project.root / "profiles" / "train.json"
+    assert "3000 rows, 7 columns" in result.output
+    profile = profiles.load(written)
+    assert profile["source"] == "data/train.parquet" and profile["rows"] == 3_000
+    assert project.sh("dvc", "status").stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_profile_at_a_revision_reads_the_old_data(project: Project) -> None:
+    tracked_project(project, sample_table(3_000, seed=1))
+    project.sh("dvc", "push", "-q")
+    write(sample_table(4_000, seed=2), project.root / "data" / "train.parquet")
+    project.sh("dvc", "add", "-q", "data/train.parquet")
+    project.commit("new data")
+    result = project.mlgit(
+        "profile", "train", "--rev", "HEAD~1", "-o", "old.json", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    old = json.loads((project.root / "old.json").read_text())
+    assert old["rows"] == 3_000 and old["source"] == "data/train.parquet@HEAD~1"
+    assert json.loads(result.output) == old  # --format json prints the profile itself
+    expected = profile_of(write(sample_table(3_000, seed=1), project.root.parent / "v1.parquet"))
+    assert old["columns"] == expected["columns"]
+
+
+def test_profile_of_a_path_needs_an_output(project: Project) -> None:
+    write(sample_table(100), project.root / "extra.parquet")
+    result = project.mlgit("profile", "extra.parquet")
+    assert result.exit_code == 2
+    assert "extra.parquet" in result.stderr and "-o FILE" in result.stderr
+    assert not (project.root / "profiles").exists()
+    assert project.mlgit("profile", "extra.parquet", "-o", "p.json").exit_code == 0
+    assert profiles.load(project.root / "p.json")["rows"] == 100
+
+
+def test_profile_of_an_unknown_name(project: Project) -> None:
+    result = project.mlgit("profile", "nope")
+    assert result.exit_code == 2
+    assert "nope" in result.stderr and "no dataset" in result.stderr
