@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -206,3 +207,85 @@ def require_identity(repo: git.Repo) -> None:
         "git has no identity to sign tags with; run `git config user.name 'Your Name'` and "
         "`git config user.email you@example.com` (or set GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL)"
     )
+
+
+# ---------------------------------------------------------------- registry writes
+ZERO_OID = "0" * 40
+
+
+def committer_ident(repo: git.Repo) -> tuple[str, str, int, str]:
+    """(name, email, unix time, tz offset) git would sign a tag with now."""
+    require_identity(repo)
+    git = _git_module()
+    try:
+        line = repo.git.var("GIT_COMMITTER_IDENT")
+    except git.GitCommandError:  # pragma: no cover - require_identity has checked it
+        raise MlgitError("git has no identity; run `git config user.name` / `user.email`") from None
+    person, _, rest = line.rpartition(">")
+    name, _, email = person.partition("<")
+    stamp, _, tz = rest.strip().partition(" ")
+    return name.strip(), email.strip(), int(stamp), tz or "+0000"
+
+
+def read_ref(repo: git.Repo, ref: str) -> str | None:
+    """The object a ref points to, or None when it does not exist."""
+    git = _git_module()
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", ref) or None
+    except git.GitCommandError:
+        return None
+
+
+def make_tag_object(repo: git.Repo, name: str, commit: str, tagger: str, message: str) -> str:
+    """Write an annotated tag object (no ref yet) and return its id; `tagger` is
+    `Name <email> unixtime tz`."""
+    body = f"object {commit}\ntype commit\ntag {name}\ntagger {tagger}\n\n{message.rstrip()}\n"
+    proc = _git_with_input(repo, ["mktag"], body)
+    if proc.returncode != 0:
+        raise MlgitError(f"git could not write tag {name!r}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def _git_with_input(repo: git.Repo, args: list[str], text: str) -> subprocess.CompletedProcess:
+    """git with `text` on stdin (GitPython needs a real file handle for that)."""
+    _git_module()
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo.working_dir,
+        input=text,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+
+
+def create_refs_atomically(
+    repo: git.Repo, creates: list[tuple[str, str]], guard: tuple[str, str, str | None]
+) -> bool:
+    """Create every ref in `creates` and move `guard` (ref, new, expected old) in ONE git
+    transaction. False, with nothing changed, when a ref already exists or `guard` moved."""
+    guard_ref, guard_new, guard_old = guard
+    lines = ["start"]
+    lines += [f"create {ref} {oid}" for ref, oid in creates]
+    lines.append(f"update {guard_ref} {guard_new} {guard_old or ZERO_OID}")
+    lines += ["prepare", "commit", ""]
+    proc = _git_with_input(repo, ["update-ref", "--stdin"], "\n".join(lines))
+    if proc.returncode == 0:
+        return True
+    if any(s in proc.stderr for s in ("already exists", "cannot lock ref", "but expected")):
+        return False
+    raise MlgitError(f"git could not create {creates[0][0]}: {proc.stderr.strip()}")
+
+
+def push_refs(repo: git.Repo, remote: str, refs: list[str]) -> str | None:
+    """`git push REMOTE REFS...`; None on success, else git's reason in one line."""
+    git = _git_module()
+    try:
+        repo.git.push(remote, *refs)
+    except git.GitCommandError as exc:
+        lines = [ln.strip() for ln in str(exc.stderr).splitlines() if ln.strip()]
+        return next(
+            (ln for ln in lines if "fatal" in ln or "error" in ln), lines[-1] if lines else ""
+        )
+    return None

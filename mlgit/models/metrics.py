@@ -1,0 +1,276 @@
+"""Metrics files: read DVC metrics (JSON/YAML) in the work tree or at a git revision; `evaluate`
+predictions with scikit-learn, overall and per slice.
+
+The file `evaluate` writes (documented in mlgit/schemas/metrics.schema.json):
+
+    {"task": "classification", "rows": 1000,
+     "accuracy": 0.91, "precision": ..., "recall": ..., "f1": ..., "roc_auc": ...,
+     "slices": {"sex": {"accuracy": {"F": 0.90, "M": 0.93}, ..., "rows": {"F": 480, "M": 520}}},
+     "gaps":   {"sex": {"accuracy": 0.03, ...}}}
+
+so a gate addresses a metric by its dotted key: `accuracy`, `slices.sex.accuracy` (a mapping of
+slice -> value; `max_gap` takes max − min over it) or `gaps.sex.accuracy` (the gap as a number).
+`dvc metrics show/diff` read the same file, nested keys flattened the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import git
+    import pandas as pd
+
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+MAX_CLASSES = 20  # an integer label with more distinct values than this is a regression target
+
+
+# ---------------------------------------------------------------- reading metrics files
+def parse(text: bytes | str, label: str) -> dict:
+    """A metrics file's content as a mapping; `label` names it in errors."""
+    try:
+        data = json.loads(text) if label.endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MlgitError(f"{label}: not valid JSON/YAML ({exc}); fix the metrics file") from None
+    if not isinstance(data, dict):
+        raise MlgitError(f"{label}: expected a mapping of metric names to values")
+    return data
+
+
+def read(
+    repo: git.Repo | None, path: str, rev: str | None = None, root: Path | None = None
+) -> dict:
+    """The metrics file `path` (relative to the repository root) in the work tree, or as
+    committed at `rev` (read from git, never from the work tree)."""
+    if rev is None:
+        base = root if root is not None else Path(repo.working_dir)  # type: ignore[union-attr]
+        file = base / path
+        if not file.exists():
+            raise MlgitError(
+                f"{path}: metrics file not found; run your pipeline (`dvc repro`) to write it"
+            )
+        return parse(file.read_bytes(), path)
+    from mlgit.repo import git as gitx
+
+    data = gitx.read_file_at(repo, rev, path)
+    if data is None:
+        raise MlgitError(
+            f"{path}@{rev}: metrics file not in git at that revision; commit it "
+            "(a DVC metrics output needs `cache: false` in dvc.yaml)"
+        )
+    return parse(data, f"{path}@{rev}")
+
+
+def read_or_none(repo: git.Repo, path: str, rev: str) -> dict | None:
+    """Like `read` at `rev`, but None when the file did not exist there."""
+    from mlgit.repo import git as gitx
+
+    data = gitx.read_file_at(repo, rev, path)
+    return None if data is None else parse(data, f"{path}@{rev}")
+
+
+_MISSING = object()
+
+
+def lookup(metrics: dict, key: str) -> Any:
+    """The value at dotted `key` (`slices.sex.accuracy`); keys may themselves contain dots,
+    so the longest matching key wins at each level. None when absent."""
+    found = _lookup(metrics, key)
+    return None if found is _MISSING else found
+
+
+def _lookup(node: Any, key: str) -> Any:
+    if not isinstance(node, dict):
+        return _MISSING
+    if key in node:
+        return node[key]
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in node:
+            found = _lookup(node[head], ".".join(parts[cut:]))
+            if found is not _MISSING:
+                return found
+    return _MISSING
+
+
+def flatten(metrics: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested metrics as {"a.b.c": value} (as `dvc metrics show` prints them)."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# ---------------------------------------------------------------- evaluate
+@dataclass(frozen=True)
+class Evaluation:
+    task: str  # "classification" | "regression"
+    rows: int
+    overall: dict[str, float | None]
+    slices: dict[str, dict[str, dict[str, float | None]]]  # column -> metric -> slice -> value
+    slice_rows: dict[str, dict[str, int]]  # column -> slice -> rows
+    gaps: dict[str, dict[str, float | None]]  # column -> metric -> max − min
+
+    def as_metrics(self) -> dict:
+        """The DVC metrics file layout (see the module docstring)."""
+        data: dict[str, Any] = {"task": self.task, "rows": self.rows, **self.overall}
+        if self.slices:
+            data["slices"] = {
+                column: {**metrics, "rows": self.slice_rows[column]}
+                for column, metrics in self.slices.items()
+            }
+            data["gaps"] = self.gaps
+        return data
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """A predictions table (CSV, Parquet or JSON Lines) as a DataFrame."""
+    import pandas as pd
+
+    readers = {
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+        ".pq": pd.read_parquet,
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".ndjson": lambda p: pd.read_json(p, lines=True),
+    }
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise MlgitError(f"{path}: unknown predictions format; use .csv, .parquet or .jsonl")
+    if not path.exists():
+        raise MlgitError(f"{path}: no such file; write your model's predictions there first")
+    try:
+        return reader(path)
+    except Exception as exc:  # pandas/pyarrow raise many types for one meaning: unreadable
+        raise MlgitError(f"{path}: cannot read predictions ({exc})") from None
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    label: str,
+    prediction: str,
+    score: str | None = None,
+    by: tuple[str, ...] = (),
+    task: str | None = None,
+    source: str = "predictions",
+) -> Evaluation:
+    """Metrics over the whole table and per slice of every `by` column."""
+    for role, column in (("--label", label), ("--prediction", prediction), ("--score", score)):
+        if column is not None and column not in frame.columns:
+            raise MlgitError(
+                f"{source}: {role} column {column!r} not found "
+                f"(columns: {', '.join(map(str, frame.columns))})"
+            )
+    for column in by:
+        if column not in frame.columns:
+            raise MlgitError(f"{source}: --by column {column!r} not found")
+    frame = frame.dropna(subset=[label, prediction])
+    if frame.empty:
+        raise MlgitError(f"{source}: no rows with both {label!r} and {prediction!r} set")
+    task = task or infer_task(frame[label])
+    if task not in TASKS:
+        raise MlgitError(f"--task {task!r}: choose classification or regression")
+    if task == "regression" and score is not None:
+        raise MlgitError("--score is for classification (roc_auc); drop it for regression")
+    compute = TASKS[task]
+    positive = _positive_label(frame[label]) if task == "classification" else None
+    if score is not None and positive is None:
+        raise MlgitError(f"{source}: --score (roc_auc) needs a binary label; {label!r} has more")
+    overall = compute(frame, label, prediction, score, positive)
+    slices: dict[str, dict[str, dict[str, float | None]]] = {}
+    slice_rows: dict[str, dict[str, int]] = {}
+    gaps: dict[str, dict[str, float | None]] = {}
+    for column in by:
+        per_slice = {
+            str(value): compute(part, label, prediction, score, positive)
+            for value, part in frame.groupby(column, dropna=False, sort=True)
+        }
+        slice_rows[column] = {
+            str(value): len(part) for value, part in frame.groupby(column, dropna=False, sort=True)
+        }
+        slices[column] = {
+            metric: {name: values[metric] for name, values in per_slice.items()}
+            for metric in overall
+        }
+        gaps[column] = {metric: _gap(values) for metric, values in slices[column].items()}
+    return Evaluation(task, len(frame), overall, slices, slice_rows, gaps)
+
+
+def infer_task(labels: pd.Series) -> str:
+    """Classification for booleans, strings and few distinct integers; regression otherwise."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(labels) or not pd.api.types.is_numeric_dtype(labels):
+        return "classification"
+    is_integral = bool((labels == labels.round()).all())
+    return "classification" if is_integral and labels.nunique() <= MAX_CLASSES else "regression"
+
+
+def _positive_label(labels: pd.Series) -> Any:
+    """The positive class of a binary label (1/True/the larger value), None for multiclass."""
+    values = sorted(labels.unique().tolist(), key=str)
+    if len(values) > 2:
+        return None
+    for candidate in (True, 1, "1", "yes", "true"):
+        if candidate in values:
+            return candidate
+    return values[-1]
+
+
+def _classification(frame, label, prediction, score, positive) -> dict[str, float | None]:
+    from sklearn import metrics as skm
+
+    y, p = frame[label], frame[prediction]
+    binary = (
+        positive is not None
+        and y.nunique() <= 2
+        and set(p.unique()) <= set(y.unique()) | {positive}
+    )
+    kwargs = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
+    result = {
+        "accuracy": float(skm.accuracy_score(y, p)),
+        "precision": float(skm.precision_score(y, p, zero_division=0, **kwargs)),
+        "recall": float(skm.recall_score(y, p, zero_division=0, **kwargs)),
+        "f1": float(skm.f1_score(y, p, zero_division=0, **kwargs)),
+    }
+    if score is not None:
+        # roc_auc is undefined on a slice holding one class only: null, not a crash
+        result["roc_auc"] = (
+            float(skm.roc_auc_score(y == positive, frame[score]))
+            if positive is not None and y.nunique() == 2
+            else None
+        )
+    return result
+
+
+def _regression(frame, label, prediction, score, positive) -> dict[str, float | None]:
+    from sklearn import metrics as skm
+
+    y, p = frame[label].astype(float), frame[prediction].astype(float)
+    return {
+        "mae": float(skm.mean_absolute_error(y, p)),
+        "rmse": float(math.sqrt(skm.mean_squared_error(y, p))),
+        "r2": float(skm.r2_score(y, p)) if len(y) > 1 else None,
+    }
+
+
+TASKS = {"classification": _classification, "regression": _regression}
+
+
+def _gap(values: dict[str, float | None]) -> float | None:
+    present = [v for v in values.values() if v is not None and math.isfinite(v)]
+    return max(present) - min(present) if len(present) >= 1 else None

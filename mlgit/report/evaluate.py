@@ -1,0 +1,43 @@
+"""`mlgit evaluate` laid out: overall metrics, then one table per slice column with its gaps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlgit.report import OK, Report, Table
+
+if TYPE_CHECKING:
+    from mlgit.models.metrics import Evaluation
+
+
+def build(result: Evaluation, source: str, written: str | None) -> Report:
+    names = tuple(result.overall)
+    tables = [Table("Overall", ("metric", "value"), tuple(result.overall.items()))]
+    for column, per_metric in result.slices.items():
+        slices = sorted(result.slice_rows[column])
+        rows = tuple(
+            (
+                value,
+                result.slice_rows[column][value],
+                *(per_metric[m].get(value) for m in names),
+            )
+            for value in slices
+        )
+        rows += (("gap (max − min)", None, *(result.gaps[column][m] for m in names)),)
+        tables.append(Table(f"By {column}", (column, "rows", *names), rows))
+    summary = f"{result.task} metrics over {result.rows} rows of {source}"
+    if written:
+        summary += f"; written to {written}"
+    return Report(
+        command="evaluate",
+        title="Evaluate",
+        status=OK,
+        summary=summary,
+        tables=tuple(tables),
+        data={
+            "schema_version": 1,
+            "predictions": source,
+            "metrics_file": written,
+            "metrics": result.as_metrics(),
+        },
+    )

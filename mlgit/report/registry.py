@@ -1,0 +1,177 @@
+"""The registry laid out: models, versions and stages (`mlgit registry`), the audit trail
+(`--history`), and what one register/promote/rollback/deprecate/unassign did."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlgit.report import FAIL, OK, WARN, Report, Table
+from mlgit.report import gates as gates_report
+
+if TYPE_CHECKING:
+    from mlgit.models.registry import ArtifactState, Event, RegistryChange, RegistryState
+
+
+# ---------------------------------------------------------------- mlgit registry
+def _model_json(art: ArtifactState, history: bool) -> dict:
+    latest = art.latest
+    data = {
+        "latest": latest.version if latest else None,
+        "deprecated": art.deprecated,
+        "stages": {stage: info.version for stage, info in art.stages.items()},
+        "versions": [
+            {
+                "version": v.version,
+                "commit": v.commit,
+                "registered": v.registered,
+                "active": v.active,
+                "created": v.created or None,
+                "tag": v.tag or None,
+                "stages": sorted(s for s, held in art.stages.items() if held.version == v.version),
+            }
+            for v in art.versions
+        ],
+    }
+    if history:
+        data["history"] = [_event_json(e) for e in art.events]
+    return data
+
+
+def _event_json(event: Event) -> dict:
+    prov = event.provenance or {}
+    return {
+        "tag": event.tag,
+        "action": event.action,
+        "version": event.version,
+        "stage": event.stage,
+        "counter": event.counter,
+        "commit": event.commit,
+        "created": event.created,
+        "author": event.author,
+        "reason": prov.get("reason"),
+        "forced": bool(prov.get("forced", False)),
+        "provenance": event.provenance,
+    }
+
+
+def state_report(state: RegistryState, model: str | None, history: bool) -> Report:
+    artifacts = {
+        name: art for name, art in state.artifacts.items() if model is None or name == model
+    }
+    stages = sorted({s for art in artifacts.values() for s in art.stages})
+    models_table = Table(
+        "Models",
+        ("model", "latest", *stages, "versions", "deprecated"),
+        tuple(
+            (
+                name,
+                art.latest.version if art.latest else None,
+                *(art.stages[s].version if s in art.stages else None for s in stages),
+                sum(1 for v in art.versions if v.registered and v.active),
+                "yes" if art.deprecated else "",
+            )
+            for name, art in artifacts.items()
+        ),
+    )
+    tables = [models_table]
+    if history:
+        events = sorted(
+            (e for art in artifacts.values() for e in art.events),
+            key=lambda e: (e.timestamp, e.counter or -1),
+        )
+        tables.append(
+            Table(
+                "History",
+                ("time", "tag", "action", "version", "stage", "author", "reason"),
+                tuple(
+                    (
+                        e.created,
+                        e.tag,
+                        e.action,
+                        e.version,
+                        e.stage,
+                        e.author,
+                        (e.provenance or {}).get("reason"),
+                    )
+                    for e in events
+                ),
+            )
+        )
+    notes = tuple(f"warning: tag {p.tag!r}: {p.problem}" for p in state.problems)
+    shown = f"model {model}" if model else f"{len(artifacts)} model(s)"
+    return Report(
+        command="registry",
+        title="Registry",
+        status=WARN if state.problems else OK,
+        summary=f"{shown} in git tags"
+        + (f"; {len(state.problems)} tag(s) need attention" if state.problems else ""),
+        tables=tuple(tables),
+        notes=notes,
+        data={
+            "schema_version": 1,
+            "kind": "registry",
+            "models": {name: _model_json(art, history) for name, art in artifacts.items()},
+            "warnings": [{"tag": p.tag, "problem": p.problem} for p in state.problems],
+        },
+    )
+
+
+# ---------------------------------------------------------------- one change
+def change_report(change: RegistryChange) -> Report:
+    what = change.action
+    target = f"{change.artifact} {change.version or ''}".strip()
+    if change.refused:
+        summary = f"refused to {what} {target}" + (f" to {change.stage}" if change.stage else "")
+        summary += "; no tag was created"
+    else:
+        where = f" -> {change.stage}" if change.stage else ""
+        was = f" (was {change.previous})" if change.previous else ""
+        summary = f"{what} {target}{where}{was}: {len(change.tags)} tag(s) created"
+        if change.forced:
+            summary += f" (forced: {change.reason})"
+    tables = []
+    if change.gates is not None:
+        tables.append(gates_report.table(change.gates))
+    if change.tags:
+        tables.append(Table("Tags", ("tag",), tuple((t,) for t in change.tags)))
+    notes = [f"refused: {why}" for why in change.refused]
+    if change.gates is not None:
+        notes += list(change.gates.notes)
+    if change.tags and change.remote is None:
+        notes.append(f"local only; publish with: {change.retry_push()}")
+    elif change.remote and change.push_error is None:
+        notes.append(f"pushed to {change.remote}")
+    return Report(
+        command=what,
+        title=f"{what.capitalize()}: {change.artifact}",
+        status=FAIL if change.refused else OK,
+        summary=summary,
+        tables=tuple(tables),
+        notes=tuple(notes),
+        data={
+            "schema_version": 1,
+            "kind": "change",
+            "action": what,
+            "model": change.artifact,
+            "version": change.version,
+            "stage": change.stage,
+            "commit": change.commit,
+            "previous": change.previous,
+            "ok": change.ok,
+            "tags": list(change.tags),
+            "refused": list(change.refused),
+            "forced": change.forced,
+            "reason": change.reason,
+            "gates": [gates_report.result_json(r) for r in change.gates.results]
+            if change.gates
+            else None,
+            "push": None
+            if change.remote is None
+            else {
+                "remote": change.remote,
+                "ok": change.push_error is None,
+                "error": change.push_error,
+                "retry": change.retry_push(),
+            },
+        },
+    )

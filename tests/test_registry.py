@@ -1,0 +1,471 @@
+"""The git-tag model registry: register, promote, rollback, deprecate, unassign, registry —
+checked against the real `gto` reading the same tags."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mlgit.config import bundled_schema
+from mlgit.models import registry
+from tests.conftest import Project
+
+GTO = str(Path(sys.executable).parent / "gto")
+CONFIG = """\
+version: 1
+datasets:
+  train:
+    path: data/train.csv
+models:
+  churn:
+    path: models/churn.pkl
+    metrics: metrics.json
+    dataset: train
+    gates:
+      - {metric: roc_auc, min: 0.80}
+      - {metric: roc_auc, max_drop: 0.02}
+stages: [staging, prod]
+promotion:
+  requires:
+    prod: [staging]
+"""
+
+
+def metrics(roc_auc: float) -> str:
+    return json.dumps({"roc_auc": roc_auc, "slices": {"sex": {"accuracy": {"F": 0.8, "M": 0.82}}}})
+
+
+def setup_model(project: Project, config: str = CONFIG, roc_auc: float = 0.85) -> Project:
+    """A trained model: data and model tracked by DVC and pushed, metrics committed."""
+    project.write("mlgit.yaml", config)
+    project.write("data/train.csv", "x,y\n1,0\n2,1\n")
+    project.write("models/churn.pkl", "model-1")
+    project.sh("dvc", "add", "-q", "data/train.csv", "models/churn.pkl")
+    project.sh("dvc", "push", "-q")
+    project.write("metrics.json", metrics(roc_auc))
+    project.commit("train churn")
+    return project
+
+
+def retrain(project: Project, roc_auc: float, model: str | None = None) -> str:
+    """A new commit with new metrics; with `model`, new model bytes tracked and pushed too."""
+    if model is not None:
+        project.write("models/churn.pkl", model)
+        project.sh("dvc", "add", "-q", "models/churn.pkl")
+        project.sh("dvc", "push", "-q")
+    project.write("metrics.json", metrics(roc_auc))
+    return project.commit(f"retrain {roc_auc}")
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def copy_project(template: Path, tmp_path: Path) -> Project:
+    """A fresh copy of a set-up project (repo + its own DVC remote): `dvc add/push` once."""
+    root, remote = tmp_path / "repo", tmp_path / "dvc-remote"
+    shutil.copytree(template / "repo", root, symlinks=True)
+    shutil.copytree(template / "dvc-remote", remote)
+    config = root / ".dvc" / "config.local"
+    config.write_text(config.read_text().replace(str(template / "dvc-remote"), str(remote)))
+    return Project(root=root, remote=remote)
+
+
+@pytest.fixture
+def churn(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """`setup_model` on a fresh `project`, built once per session and copied per test."""
+    if "churn" not in _TEMPLATES:
+        base = tmp_path_factory.mktemp("churn-template")
+        (base / "repo").mkdir()
+        (base / "dvc-remote").mkdir()
+        template = Project(root=base / "repo", remote=base / "dvc-remote")
+        template.sh("git", "init", "-q", "-b", "main")
+        assert template.mlgit("init").exit_code == 0
+        # in config.local (not committed), so a copy can point at its own remote
+        template.sh("dvc", "remote", "add", "--local", "-d", "local", str(template.remote))
+        template.commit("init")
+        setup_model(template)
+        _TEMPLATES["churn"] = base
+    return copy_project(_TEMPLATES["churn"], tmp_path)
+
+
+def tags(project: Project) -> list[str]:
+    return project.sh("git", "tag", "-l").stdout.split()
+
+
+def gto(project: Project, *args: str):
+    proc = project.sh(GTO, *args)
+    return json.loads(proc.stdout)
+
+
+def registry_json(project: Project, *args: str) -> dict:
+    result = project.mlgit("registry", *args, "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    Draft202012Validator(bundled_schema("registry-result.schema.json")).validate(data)
+    return data
+
+
+def change_json(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.mlgit(*args, "--format", "json")
+    data = json.loads(result.stdout)
+    Draft202012Validator(bundled_schema("registry-result.schema.json")).validate(data)
+    return result.exit_code, data
+
+
+def gto_stages(project: Project) -> dict:
+    shown = gto(project, "show", "--json")
+    return {name: art["stage"] for name, art in shown.items()}
+
+
+# ---------------------------------------------------------------- grammar
+@pytest.mark.parametrize(
+    "name",
+    [
+        "churn@v1.2.3",
+        "churn@v1.2.3!",
+        "churn@v1.0.0-rc.1+build.5",
+        "churn#prod#7",
+        "churn#prod!#8",
+        "churn#prod",
+        "churn@deprecated#9",
+        "models/sub=churn#staging#3",
+        "churn@1.2.3",
+        "churn#prod#x",
+        "Churn-2#prod#1",
+        "churn@v01.2.3",
+        "churn@latest",
+    ],
+)
+def test_grammar_parses_exactly_as_gto(name: str) -> None:
+    from gto.constants import Action
+    from gto.tag import parse_name
+
+    ours = registry.parse_tag_name(name)
+    theirs = parse_name(name, raise_on_fail=False)
+    assert (ours is None) == (not theirs)
+    if ours is not None:
+        assert ours.artifact == theirs["name"]
+        assert ours.action == theirs["action"].value
+        assert ours.version == theirs.get("version")
+        assert ours.stage == theirs.get("stage")
+        assert ours.counter == theirs.get("counter")
+        assert registry.format_tag(ours) == name
+        assert theirs["action"] in Action
+
+
+def test_artifact_in_subfolder_is_written_with_equals() -> None:
+    tag = registry.TagName("models/nlp:churn", registry.ASSIGN, stage="prod", counter=2)
+    assert registry.format_tag(tag) == "models/nlp=churn#prod#2"
+    assert registry.parse_tag_name("models/nlp=churn#prod#2") == tag
+
+
+@pytest.mark.parametrize(("current", "part", "expected"), [
+    (None, "patch", "v0.0.1"), ("v1.2.3", "patch", "v1.2.4"), ("v1.2.3", "minor", "v1.3.0"),
+    ("v1.2.3", "major", "v2.0.0"), ("v1.0.0-rc.1", "patch", "v1.0.1"),
+])  # fmt: skip
+def test_bump(current: str | None, part: str, expected: str) -> None:
+    assert registry.bump(current, part) == expected
+
+
+# ---------------------------------------------------------------- register
+def test_register_writes_annotated_tag_with_provenance(churn: Project) -> None:
+    code, data = change_json(churn, "register", "churn", "--version", "v1.0.0")
+    assert code == 0, data
+    assert data["tags"] == ["churn@v1.0.0"]
+    assert churn.sh("git", "cat-file", "-t", "churn@v1.0.0").stdout.strip() == "tag"
+    message = churn.sh("git", "tag", "-l", "--format=%(contents)", "churn@v1.0.0").stdout
+    summary, _, body = message.partition("\n\n")
+    prov = json.loads(body)
+    head = churn.sh("git", "rev-parse", "HEAD").stdout.strip()
+    assert summary == "mlgit: register churn v1.0.0"
+    assert prov["commit"] == head and prov["version"] == "v1.0.0"
+    assert prov["metrics"]["roc_auc"] == 0.85
+    assert prov["author"] == "Test User <test@example.com>"
+    assert prov["mlgit"] and prov["schema_version"] == 1
+    lock = (churn.root / "models/churn.pkl.dvc").read_text()
+    assert prov["model"]["md5"] in lock and prov["model"]["source"] == "models/churn.pkl.dvc"
+    assert prov["datasets"]["train"]["md5"] in (churn.root / "data/train.csv.dvc").read_text()
+    shown = gto(churn, "show", "--json")
+    assert shown["churn"]["version"] == "v1.0.0"
+
+
+def test_register_bumps_and_refuses_duplicates(churn: Project) -> None:
+    assert churn.mlgit("register", "churn").exit_code == 0
+    assert "churn@v0.0.1" in tags(churn)
+    again = churn.mlgit("register", "churn")
+    assert again.exit_code == 2 and "already registered as churn v0.0.1" in again.stderr
+    retrain(churn, 0.86)
+    assert churn.mlgit("register", "churn", "--bump", "minor").exit_code == 0
+    retrain(churn, 0.87)
+    taken = churn.mlgit("register", "churn", "--version", "v0.1.0")
+    assert taken.exit_code == 2 and "v0.1.0 is already registered" in taken.stderr
+    assert sorted(t for t in tags(churn) if "@" in t) == ["churn@v0.0.1", "churn@v0.1.0"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["register", "Churn!"], "model name 'Churn!': not a valid registry name"),
+        (["register", "churn", "--version", "1.0"], "version '1.0': not a semantic version"),
+        (["promote", "churn", "--to", "prod", "--version", "v1"], "version 'v1'"),
+        (["rollback", "churn#x", "--stage", "prod"], "model name 'churn#x'"),
+        (["promote", "churn", "--to", "prod", "--force"], "--force needs --reason"),
+    ],
+)
+def test_invalid_input_is_rejected_before_touching_git(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Outside any repository: the error is about the input, not about git."""
+    project = Project(root=tmp_path, remote=tmp_path)
+    result = project.mlgit(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / ".git").exists()
+
+
+def test_unknown_stage_is_rejected(churn: Project) -> None:
+    result = churn.mlgit("promote", "churn", "--to", "prd")
+    assert result.exit_code == 2
+    assert "mlgit.yaml: stages: no stage 'prd'; did you mean 'prod'?" in result.stderr
+    assert tags(churn) == []
+
+
+# ---------------------------------------------------------------- promote, gto agreement
+def test_promote_rollback_and_gto_read_the_same_state(churn: Project) -> None:
+    code, first = change_json(churn, "promote", "churn", "--to", "staging")
+    assert code == 0, first
+    assert first["tags"] == ["churn@v0.0.1", "churn#staging#1"]
+    assert churn.mlgit("promote", "churn", "--to", "prod").exit_code == 0
+    retrain(churn, 0.86, "model-2")
+    assert churn.mlgit("promote", "churn", "--to", "staging").exit_code == 0
+    code, second = change_json(churn, "promote", "churn", "--to", "prod")
+    assert code == 0 and second["previous"] == "v0.0.1" and second["version"] == "v0.0.2"
+    ours = registry_json(churn, "--history")["models"]["churn"]
+    assert ours["stages"] == {"prod": "v0.0.2", "staging": "v0.0.2"}
+    assert gto_stages(churn) == {"churn": ours["stages"]}
+    assert gto(churn, "show", "--json")["churn"]["version"] == ours["latest"] == "v0.0.2"
+
+    code, back = change_json(churn, "rollback", "churn", "--stage", "prod", "--reason", "alerts")
+    assert code == 0 and back["version"] == "v0.0.1" and back["previous"] == "v0.0.2"
+    ours = registry_json(churn, "--history")["models"]["churn"]
+    assert ours["stages"] == {"prod": "v0.0.1", "staging": "v0.0.2"}
+    assert gto_stages(churn) == {"churn": ours["stages"]}
+    assert ours["history"][-1]["reason"] == "alerts"
+
+    history = gto(churn, "history", "churn", "--json")
+    assert {e["ref"] for e in history} == {e["tag"] for e in ours["history"]}
+    counters = [e["counter"] for e in ours["history"] if e["counter"] is not None]
+    assert counters == list(range(1, len(counters) + 1))  # N in time order, none reused
+    for event in history:  # gto resolves every assignment to the same version mlgit does
+        mine = next(e for e in ours["history"] if e["tag"] == event["ref"])
+        assert event["version"] == mine["version"]
+
+
+def test_rollback_to_a_given_version_and_nothing_to_roll_back(churn: Project) -> None:
+    nothing = churn.mlgit("rollback", "churn", "--stage", "prod")
+    assert nothing.exit_code == 2 and "prod holds no version" in nothing.stderr
+    churn.mlgit("promote", "churn", "--to", "staging")
+    only = churn.mlgit("rollback", "churn", "--stage", "staging")
+    assert only.exit_code == 2 and "pass --to VERSION" in only.stderr
+    retrain(churn, 0.86)
+    churn.mlgit("promote", "churn", "--to", "staging")
+    assert churn.mlgit("rollback", "churn", "--stage", "staging", "--to", "v0.0.1").exit_code == 0
+    assert gto_stages(churn) == {"churn": {"staging": "v0.0.1"}}
+
+
+def test_failed_gate_creates_no_tag(churn: Project) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")
+    before = tags(churn)
+    retrain(churn, 0.80)  # drops 0.05 > max_drop 0.02 against staging
+    code, data = change_json(churn, "promote", "churn", "--to", "staging")
+    assert code == 1 and not data["ok"] and data["tags"] == []
+    assert any("max_drop" in why for why in data["refused"])
+    failed = [g for g in data["gates"] if not g["ok"]]
+    assert failed[0]["baseline"] == 0.85 and failed[0]["value"] == 0.80
+    assert tags(churn) == before
+
+
+def test_policy_prod_requires_staging_and_force_records_reason(churn: Project) -> None:
+    code, data = change_json(churn, "promote", "churn", "--to", "prod")
+    assert code == 1 and data["tags"] == []
+    assert "prod requires staging" in data["refused"][0]
+    assert tags(churn) == []
+    forced = churn.mlgit("promote", "churn", "--to", "prod", "--force", "--reason", "hotfix #12")
+    assert forced.exit_code == 0, forced.output
+    message = churn.sh("git", "tag", "-l", "--format=%(contents)", "churn#prod#1").stdout
+    prov = json.loads(message.partition("\n\n")[2])
+    assert prov["forced"] is True and prov["reason"] == "hotfix #12"
+    assert "prod requires staging" in prov["overridden"][0]
+    assert gto_stages(churn) == {"churn": {"prod": "v0.0.1"}}
+
+
+def test_force_without_reason_is_exit_2(churn: Project) -> None:
+    result = churn.mlgit("promote", "churn", "--to", "prod", "--force")
+    assert result.exit_code == 2 and "--force needs --reason" in result.stderr
+    assert tags(churn) == []
+
+
+# ---------------------------------------------------------------- refusals
+def test_dirty_tree_is_refused(churn: Project) -> None:
+    churn.write("metrics.json", metrics(0.99))
+    for args in (["register", "churn"], ["promote", "churn", "--to", "staging"]):
+        result = churn.mlgit(*args)
+        assert result.exit_code == 2
+        assert "uncommitted changes (metrics.json)" in result.stderr
+    assert tags(churn) == []
+
+
+def test_model_not_pushed_to_dvc_remote_is_refused(churn: Project) -> None:
+    churn.write("models/churn.pkl", "model-unpushed")
+    churn.sh("dvc", "add", "-q", "models/churn.pkl")
+    churn.commit("model not pushed")
+    result = churn.mlgit("promote", "churn", "--to", "staging")
+    assert result.exit_code == 2
+    assert "models/churn.pkl: not in the DVC remote yet; run `dvc push`" in result.stderr
+    assert tags(churn) == []
+
+
+def test_model_changed_but_not_dvc_committed_is_refused(churn: Project) -> None:
+    churn.write("models/churn.pkl", "edited in place")  # DVC-tracked: git does not see it
+    result = churn.mlgit("register", "churn")
+    assert result.exit_code == 2
+    assert "models/churn.pkl: changed since DVC recorded it" in result.stderr
+    assert tags(churn) == []
+
+
+def test_missing_git_identity_is_a_clear_error(
+    churn: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key)
+    result = churn.mlgit("register", "churn")
+    assert result.exit_code == 2
+    assert "git has no identity to sign tags with; run `git config user.name" in result.stderr
+    assert tags(churn) == []
+
+
+# ---------------------------------------------------------------- push
+def test_failed_push_keeps_local_state_and_says_how_to_retry(churn: Project) -> None:
+    result = churn.mlgit("promote", "churn", "--to", "staging", "--push", "nowhere")
+    assert result.exit_code == 2
+    assert "pushing to 'nowhere' failed" in result.stderr
+    assert "retry with: git push nowhere refs/tags/churn@v0.0.1 'refs/tags/churn#staging#1'" in (
+        result.stderr
+    )
+    assert tags(churn) == ["churn#staging#1", "churn@v0.0.1"]
+    assert registry_json(churn)["models"]["churn"]["stages"] == {"staging": "v0.0.1"}
+    assert gto_stages(churn) == {"churn": {"staging": "v0.0.1"}}
+
+
+def test_push_to_a_real_remote(churn: Project, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    churn.sh("git", "remote", "add", "origin", str(bare))
+    code, data = change_json(churn, "promote", "churn", "--to", "staging", "--push")
+    assert code == 0 and data["push"]["ok"] and data["push"]["remote"] == "origin"
+    remote_tags = subprocess.run(
+        ["git", "tag", "-l"], cwd=bare, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert remote_tags == ["churn#staging#1", "churn@v0.0.1"]
+
+
+# ---------------------------------------------------------------- races
+RACE_CONFIG = CONFIG.replace("stages: [staging, prod]", "stages: [staging, prod, canary]").replace(
+    "    prod: [staging]\n", "    {}\n"
+)
+
+
+def test_two_promotes_racing_in_two_processes(churn: Project) -> None:
+    churn.write("mlgit.yaml", RACE_CONFIG)
+    churn.commit("three stages, no policy")
+    env = {**os.environ}
+    cmd = [str(Path(sys.executable).parent / "mlgit")]
+    procs = [
+        subprocess.Popen(
+            [*cmd, "promote", "churn", "--to", stage], cwd=churn.root, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for stage in ("staging", "prod", "canary")
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    state = registry_json(churn, "--history")["models"]["churn"]
+    assert state["stages"] == {"canary": "v0.0.1", "prod": "v0.0.1", "staging": "v0.0.1"}
+    counters = [e["counter"] for e in state["history"] if e["counter"] is not None]
+    assert sorted(counters) == [1, 2, 3]
+    assert [t for t in tags(churn) if "@" in t] == ["churn@v0.0.1"]  # registered once
+    assert gto_stages(churn) == {"churn": state["stages"]}
+
+
+RACER = """
+import sys
+from mlgit.models import registry
+from mlgit.repo import git as gitx
+
+repo = gitx.open_repo()
+commit = gitx.resolve_rev(repo, "HEAD")
+who = sys.argv[1]
+for i in range(int(sys.argv[2])):
+    registry.write_tags(repo, "churn", lambda state: [
+        registry.NewTag(registry.ASSIGN, commit, f"race {who} {i}", {"who": who, "i": i},
+                        stage=f"{who}{i}")
+    ])
+"""
+
+
+def test_many_racing_writers_never_reuse_a_counter(churn: Project) -> None:
+    rounds = 12
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RACER, who, str(rounds)], cwd=churn.root,
+                         stderr=subprocess.PIPE, text=True)
+        for who in ("a", "b", "c")
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    names = tags(churn)
+    parsed = [registry.parse_tag_name(n) for n in names]
+    counters = sorted(p.counter for p in parsed)
+    assert counters == list(range(1, 3 * rounds + 1))  # every N once, none lost
+    assert {p.stage for p in parsed} == {f"{w}{i}" for w in "abc" for i in range(rounds)}
+
+
+# ---------------------------------------------------------------- deprecate, unassign, warnings
+def test_unassign_and_deprecate_write_gto_forms(churn: Project) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")
+    code, data = change_json(churn, "unassign", "churn", "--stage", "staging")
+    assert code == 0 and data["tags"] == ["churn#staging!#2"]
+    assert gto_stages(churn) == {"churn": {}}
+    again = churn.mlgit("unassign", "churn", "--stage", "staging")
+    assert again.exit_code == 2 and "staging holds no version" in again.stderr
+    code, data = change_json(churn, "deprecate", "churn", "--reason", "replaced")
+    assert code == 0 and data["tags"] == ["churn@deprecated#3"]
+    assert gto(churn, "show", "--json") == {}  # gto hides deprecated artifacts
+    assert registry_json(churn)["models"]["churn"]["deprecated"] is True
+    twice = churn.mlgit("deprecate", "churn")
+    assert twice.exit_code == 2 and "already deprecated" in twice.stderr
+
+
+def test_registry_warns_about_malformed_and_lightweight_tags(churn: Project) -> None:
+    churn.mlgit("register", "churn")
+    churn.sh("git", "tag", "churn#prod#5")  # lightweight: gto ignores it
+    churn.sh("git", "tag", "-a", "churn@1.0", "-m", "no v")  # malformed version
+    churn.sh("git", "tag", "release-1")  # not registry-looking: no warning
+    result = churn.mlgit("registry")
+    assert result.exit_code == 0
+    assert "tag 'churn#prod#5': lightweight tag" in result.output
+    assert "tag 'churn@1.0': looks like a registry tag but does not follow" in result.output
+    data = registry_json(churn)
+    assert {w["tag"] for w in data["warnings"]} == {"churn#prod#5", "churn@1.0"}
+    assert data["models"]["churn"]["stages"] == {}
+    # the next N still counts the lightweight tag, as gto does
+    code, promoted = change_json(churn, "promote", "churn", "--to", "staging")
+    assert code == 0 and promoted["tags"] == ["churn#staging#6"]
