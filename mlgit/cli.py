@@ -135,13 +135,492 @@ def track(path: Path, name: str | None) -> None:
     click.echo("next:    git commit -m 'Track dataset' && dvc push")
 
 
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path | None) -> None:
+    """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
+    from mlgit.demo import run
+
+    if not run(directory, click.echo):
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
 # ---------------------------------------------------------------- data: schema, validate
+@cli.group()
+def schema() -> None:
+    """Dataset schemas: Frictionless Table Schema fields plus expectations."""
+
+
+@schema.command("infer")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--enum-limit",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Strings with at most this many distinct values get an `enum`.",
+)
+def schema_infer(path: Path, output: Path | None, enum_limit: int) -> None:
+    """Infer a schema from the data in PATH (a file or a directory of files)."""
+    from mlgit.data.io import open_source
+    from mlgit.data.schema import dump_schema, infer_schema
+    from mlgit.report import write_atomic
+
+    text = dump_schema(infer_schema(open_source(path), enum_limit), source=str(path))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"wrote    {output} (review the rules, then commit it)", err=True)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, metavar="[NAME|PATH]...")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check against this schema file instead of the one in mlgit.yaml.",
+)
+@click.option("--rev", help="Validate the data as tracked at this git revision (read via DVC).")
+@click.option(
+    "--changed",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[BASE]",
+    help="Only datasets whose DVC hash or schema differs from BASE "
+    "(default: the merge-base with the default branch).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Failing examples to keep per check.",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop reading at the first failing batch.")
+@click.option("--no-cache", is_flag=True, help="Re-read the data even if results are cached.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local streams Arrow batches on this machine.",
+)
+@report_options("text", "json", "markdown", "junit")
+def validate(
+    targets: tuple[str, ...],
+    schema_file: Path | None,
+    rev: str | None,
+    changed: str | None,
+    sample: int,
+    fail_fast: bool,
+    no_cache: bool,
+    engine: str,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Check datasets against their schemas and expectations (default: every dataset)."""
+    from mlgit.data import validate as pipeline
+    from mlgit.errors import MlgitError
+    from mlgit.report.validation import build
+
+    if engine == "dask":
+        raise MlgitError(
+            "--engine dask is not available in this version of mlgit validate; "
+            "use --engine local (the default)"
+        )
+    if rev is not None and changed is not None:
+        raise MlgitError("--rev and --changed do not go together; pick one")
+    chosen = pipeline.select(targets, schema_file)
+    selection = pipeline.Selection(tuple(chosen))
+    if changed is not None:
+        selection = pipeline.changed_only(chosen, changed or None)
+    with pipeline.progress_bar() as progress:
+        results = pipeline.run(
+            selection.targets,
+            rev=rev,
+            sample=sample,
+            fail_fast=fail_fast,
+            use_cache=not no_cache,
+            progress=progress,
+        )
+    report = build(
+        results, base=selection.base, unchanged=selection.unchanged, compact=fmt == "markdown"
+    )
+    finish(report, fmt, output)
 
 
 # ---------------------------------------------------------------- drift: profile, drift, monitor
+@cli.command()
+@click.argument("target", metavar="NAME|PATH")
+@click.option("--rev", help="Profile the DVC-tracked data as it was at this git revision.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Profile file to write (default: the dataset's `reference:` in mlgit.yaml).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Format of the summary printed (json prints the profile itself).",
+)
+def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None:
+    """Write a mergeable reference profile of a dataset (for `mlgit drift`)."""
+    from mlgit.data import profile as profiles
+    from mlgit.errors import MlgitError
+    from mlgit.report import emit, write_atomic
+    from mlgit.report.profile import build
+
+    cfg = profiles.project_config()
+    found = profiles.resolve(target, rev, cfg)
+    if output is None:
+        if found.dataset is None or not found.dataset.reference:
+            where = f"datasets.{target}.reference in {cfg.file}" if found.dataset else "-o FILE"
+            raise MlgitError(f"{target}: where should the profile go? set {where} or pass -o FILE")
+        output = cfg.root / found.dataset.reference
+    result = profiles.build(found.source)
+    write_atomic(output, profiles.dumps(result))
+    emit(build(result, str(output)), fmt, None)
+
+
+@cli.command()
+@click.argument("name", metavar="NAME")
+@click.option("--data", type=click.Path(path_type=Path), help="Current data: a file or directory.")
+@click.option("--rev", help="Current data: the dataset at this git revision.")
+@click.option(
+    "--reference",
+    "reference_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Reference profile (default: the dataset's `reference:` in mlgit.yaml).",
+)
+@click.option("--base-rev", help="Reference: profile the dataset as it was at this revision.")
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write PNG plots (summary + one per drifted column) into DIR.",
+)
+@report_options("text", "json", "markdown")
+def drift(
+    name: str,
+    data: Path | None,
+    rev: str | None,
+    reference_file: Path | None,
+    base_rev: str | None,
+    plots_dir: Path | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Compare current data with the reference profile: per-column and dataset drift."""
+    import os
+
+    from mlgit.data.drift import run
+    from mlgit.report.drift import build
+
+    result = run(name, data, rev, reference_file, base_rev)
+    images: tuple[tuple[str, str], ...] = ()
+    if plots_dir is not None:
+        from mlgit.report.plots import drift_plots
+
+        base = (output.parent if output else Path.cwd()).resolve()
+        images = tuple(
+            (caption, Path(os.path.relpath(file.resolve(), base)).as_posix())
+            for caption, file in drift_plots(result, plots_dir)
+        )
+    finish(build(result, images), fmt, output)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), help="A production data sample.")
+@click.option(
+    "--metrics",
+    "metrics_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Production metrics (JSON/YAML) to check against the model's gates.",
+)
+@click.option("--model", "model_name", help="The model (default: monitor.model or the only one).")
+@report_options("text", "json", "markdown")
+def monitor(
+    data: Path | None,
+    metrics_file: Path | None,
+    model_name: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Schema + drift of production data, production metrics vs gates -> an action.
+
+    Prints {"action": "none|retrain|rollback|alert", "reasons": [...]}; exit 1 unless none.
+    """
+    from mlgit import config
+    from mlgit.monitor import run
+    from mlgit.report.monitor import build
+
+    finish(build(run(model_name, data, metrics_file, config.load())), fmt, output)
 
 
 # ---------------------------------------------------------------- models: evaluate, gate, registry
+
+
+def _load_repo_config() -> tuple[Any, Any]:
+    from mlgit import config
+    from mlgit.repo import git as gitx
+
+    cfg = config.load()
+    return gitx.open_repo(cfg.root), cfg
+
+
+def _push_option(func: Callable) -> Callable:
+    return click.option(
+        "--push",
+        "push",
+        is_flag=False,
+        flag_value="origin",
+        default=None,
+        metavar="[REMOTE]",
+        help="Push the new tags to REMOTE (default origin).",
+    )(func)
+
+
+def _finish_change(change: Any, fmt: str, output: Path | None) -> None:
+    """Emit a registry change; a failed push is an error (exit 2) that says how to retry."""
+    from mlgit.errors import MlgitError
+    from mlgit.report import emit
+    from mlgit.report.registry import change_report
+
+    report = change_report(change)
+    if change.push_error is None:
+        finish(report, fmt, output)
+        return
+    emit(report, fmt, output)
+    raise MlgitError(
+        f"pushing to {change.remote!r} failed ({change.push_error}); the tags exist locally and "
+        f"the registry is consistent; retry with: {change.retry_push()}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Table of predictions (.csv, .parquet, .jsonl).",
+)
+@click.option("--label", required=True, help="Column with the true label / target.")
+@click.option("--prediction", required=True, help="Column with the model's prediction.")
+@click.option("--score", help="Column with the positive-class score (adds roc_auc).")
+@click.option(
+    "--by", multiple=True, help="Slice column (repeatable); adds per-slice metrics and gaps."
+)
+@click.option(
+    "--task", type=click.Choice(["classification", "regression"]), help="Default: from the label."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the metrics file (DVC metrics JSON) here, e.g. metrics.json.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="What to print.",
+)
+def evaluate(
+    predictions: Path,
+    label: str,
+    prediction: str,
+    score: str | None,
+    by: tuple[str, ...],
+    task: str | None,
+    output: Path | None,
+    fmt: str,
+) -> None:
+    """Score predictions with scikit-learn, overall and per slice; `-o` writes the DVC
+    metrics file that `dvc metrics show` and `mlgit gate` read."""
+    import json
+
+    from mlgit.models import metrics
+    from mlgit.report import emit, write_atomic
+    from mlgit.report.evaluate import build
+
+    frame = metrics.read_predictions(predictions)
+    result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions))
+    if output is not None:
+        write_atomic(output, json.dumps(result.as_metrics(), indent=2) + "\n")
+    emit(build(result, str(predictions), str(output) if output else None), fmt, None)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--baseline", help="Compare with this stage's version or git revision (all gates).")
+@click.option("--rev", help="Gate the metrics as committed at REV (default: the work tree).")
+@report_options("text", "json", "markdown")
+def gate(model: str, baseline: str | None, rev: str | None, fmt: str, output: Path | None) -> None:
+    """Run MODEL's metric gates; exit 1 if one fails."""
+    from mlgit.models import gates, registry
+    from mlgit.report.gates import build
+
+    registry.validate_artifact(model)
+    repo, cfg = _load_repo_config()
+    spec = cfg.model(model)
+    result = gates.run(repo, cfg, spec, rev=rev, baseline=baseline, override=baseline is not None)
+    label = f"{spec.metrics}@{rev}" if rev else str(spec.metrics)
+    finish(build(model, result, label), fmt, output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--version", "version", help="The version, vMAJOR.MINOR.PATCH.")
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]), help="Next version.")
+@click.option("--rev", default="HEAD", show_default=True, help="The commit to register.")
+@_push_option
+@report_options("text", "json", "markdown")
+def register(
+    model: str,
+    version: str | None,
+    bump: str | None,
+    rev: str,
+    push: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Tag a commit as a version of MODEL (MODEL@vX.Y.Z, annotated, with provenance)."""
+    from mlgit.errors import MlgitError
+    from mlgit.models import registry
+
+    if version and bump:
+        raise MlgitError("--version and --bump: give one of them")
+    registry.validate_artifact(model)
+    if version is not None:
+        registry.validate_version(version)
+    repo, cfg = _load_repo_config()
+    change = registry.register(repo, cfg, model, version, bump, rev, push)
+    _finish_change(change, fmt, output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--to", "stage", required=True, help="The stage to assign.")
+@click.option("--version", "version", help="A registered version (default: HEAD's, or a new one).")
+@click.option(
+    "--force", is_flag=True, help="Promote even if gates or policy refuse (needs --reason)."
+)
+@click.option("--reason", help="Why; recorded in the tag.")
+@_push_option
+@report_options("text", "json", "markdown")
+def promote(
+    model: str,
+    stage: str,
+    version: str | None,
+    force: bool,
+    reason: str | None,
+    push: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Gates against the version in STAGE, policy, then the tag MODEL#STAGE#N."""
+    from mlgit.errors import MlgitError
+    from mlgit.models import registry
+
+    if force and not reason:
+        raise MlgitError("--force needs --reason TEXT: the reason is recorded in the tag")
+    registry.validate_artifact(model)
+    if version is not None:
+        registry.validate_version(version)
+    repo, cfg = _load_repo_config()
+    change = registry.promote(repo, cfg, model, stage, version, force, reason, push)
+    _finish_change(change, fmt, output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--stage", required=True, help="The stage to roll back.")
+@click.option("--to", "to", help="The version to put back (default: the one before).")
+@click.option("--reason", help="Why; recorded in the tag.")
+@_push_option
+@report_options("text", "json", "markdown")
+def rollback(
+    model: str,
+    stage: str,
+    to: str | None,
+    reason: str | None,
+    push: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Assign STAGE's previous (or the given) version again, with new tags."""
+    from mlgit.models import registry
+
+    registry.validate_artifact(model)
+    if to is not None:
+        registry.validate_version(to)
+    repo, cfg = _load_repo_config()
+    _finish_change(registry.rollback(repo, cfg, model, stage, to, reason, push), fmt, output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--reason", help="Why; recorded in the tag.")
+@_push_option
+@report_options("text", "json", "markdown")
+def deprecate(
+    model: str, reason: str | None, push: str | None, fmt: str, output: Path | None
+) -> None:
+    """Retire MODEL (GTO's MODEL@deprecated#N)."""
+    from mlgit.models import registry
+
+    registry.validate_artifact(model)
+    repo, cfg = _load_repo_config()
+    _finish_change(registry.deprecate(repo, cfg, model, reason, push), fmt, output)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--stage", required=True, help="The stage to empty.")
+@click.option("--reason", help="Why; recorded in the tag.")
+@_push_option
+@report_options("text", "json", "markdown")
+def unassign(
+    model: str, stage: str, reason: str | None, push: str | None, fmt: str, output: Path | None
+) -> None:
+    """Take MODEL's version out of STAGE (GTO's MODEL#STAGE!#N)."""
+    from mlgit.models import registry
+
+    registry.validate_artifact(model)
+    repo, cfg = _load_repo_config()
+    _finish_change(registry.unassign(repo, cfg, model, stage, reason, push), fmt, output)
+
+
+@cli.command("registry")
+@click.argument("model", required=False)
+@click.option("--history", is_flag=True, help="Also list every registry event (the audit trail).")
+@report_options("text", "json", "markdown")
+def registry_command(model: str | None, history: bool, fmt: str, output: Path | None) -> None:
+    """Models, versions and stages, read from git tags (GTO-compatible)."""
+    from mlgit.models import registry
+    from mlgit.repo import git as gitx
+    from mlgit.report import emit
+    from mlgit.report.registry import state_report
+
+    if model is not None:
+        registry.validate_artifact(model)
+    state = registry.read_state(gitx.open_repo())
+    emit(state_report(state, model, history), fmt, output)
 
 
 def main() -> None:

@@ -80,7 +80,9 @@ def test_wrong_type(project: Project) -> None:
 def test_unknown_key_gets_did_you_mean(project: Project) -> None:
     result = check(project, VALID.replace("    metrics: metrics.json", "    metrix: metrics.json"))
     assert result.exit_code == 2
-    assert "mlgit.yaml:8: models.churn.metrix: unknown key; did you mean 'metrics'?" in result.stderr
+    assert (
+        "mlgit.yaml:8: models.churn.metrix: unknown key; did you mean 'metrics'?" in result.stderr
+    )
 
 
 def test_missing_required_key_names_its_path(project: Project) -> None:
@@ -97,7 +99,7 @@ def test_dataset_path_that_does_not_exist(project: Project) -> None:
 
 def test_every_error_is_reported(project: Project) -> None:
     text = VALID.replace("version: 1", "version: 1\ncolour: red").replace(
-        "python: \"3.11\"", "python: 3.11\n  providers: [jenkins]"
+        'python: "3.11"', "python: 3.11\n  providers: [jenkins]"
     )
     text = text.replace("{metric: roc_auc, min: 0.8}", "{metric: roc_auc}")
     result = check(project, text)
@@ -112,7 +114,9 @@ def test_every_error_is_reported(project: Project) -> None:
 def test_unknown_stage_in_policy(project: Project) -> None:
     result = check(project, VALID.replace("prod: [staging]", "prod: [stagin]"))
     assert result.exit_code == 2
-    assert "promotion.requires.prod: unknown stage 'stagin'; did you mean 'staging'?" in result.stderr
+    assert (
+        "promotion.requires.prod: unknown stage 'stagin'; did you mean 'staging'?" in result.stderr
+    )
 
 
 def test_dvc_tracked_path_not_pulled_is_fine(project: Project) -> None:
