@@ -42,7 +42,11 @@ def main() -> None:
     dvc = best_of([executable("dvc"), "--version"], runs)
     print(f"best of {runs} runs, whole processes")
     print(f"{'command':<22}{'seconds':>10}{'vs python -c pass':>20}")
-    for name, seconds in (("python -c pass", floor), ("mlgit --help", mlgit), ("dvc --version", dvc)):
+    for name, seconds in (
+        ("python -c pass", floor),
+        ("mlgit --help", mlgit),
+        ("dvc --version", dvc),
+    ):
         print(f"{name:<22}{seconds:>10.3f}{seconds / floor:>19.2f}x")
     print(f"\nmlgit --help / dvc --version = {mlgit / dvc:.2f} (target <= 0.33)")
     print(f"mlgit --help = {mlgit * 1000:.0f} ms (target < 150 ms)")
