@@ -26,6 +26,12 @@ class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in the order of the user's day, not alphabetical
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts each summary at ~45 characters; a whole first sentence (wrapped) says more
+        rows = [(name, self.commands[name].get_short_help_str(limit=120)) for name in self.commands]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 def report_options(*formats: str) -> Callable:
     """`--format` and `-o/--output`, the same on every command that reports."""
@@ -133,16 +139,6 @@ def track(path: Path, name: str | None) -> None:
         click.echo(f"schema   {result.schema} (inferred; review and commit it)")
     click.echo(f"staged   {', '.join(result.staged)}")
     click.echo("next:    git commit -m 'Track dataset' && dvc push")
-
-
-@cli.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-def demo(directory: Path | None) -> None:
-    """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
-    from mlgit.demo import run
-
-    if not run(directory, click.echo):
-        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 # ---------------------------------------------------------------- data: schema, validate
@@ -621,6 +617,17 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
         registry.validate_artifact(model)
     state = registry.read_state(gitx.open_repo())
     emit(state_report(state, model, history), fmt, output)
+
+
+# ---------------------------------------------------------------- demo
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path | None) -> None:
+    """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
+    from mlgit.demo import run
+
+    if not run(directory, click.echo):
+        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 def main() -> None:
