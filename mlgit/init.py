@@ -76,6 +76,12 @@ repos:
         language: system
         files: ^(mlgit\\.yaml|schemas/.*\\.(ya?ml|json))$
         pass_filenames: false
+      - id: mlgit-validate
+        name: mlgit validate (datasets changed since HEAD)
+        entry: mlgit validate --changed HEAD
+        language: system
+        files: (\\.dvc|(^|/)dvc\\.lock|^mlgit\\.yaml|^schemas/.*\\.(ya?ml|json))$
+        pass_filenames: false
 """
 
 
