@@ -195,6 +195,89 @@ def test_ignored_columns_are_skipped(tmp_path: Path) -> None:
     assert a.verdict == "drift"  # by Wasserstein, still at its default
 
 
+def id_table(rows: int, seed: int, scale: float = 1.0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    ids = np.arange(rows) + seed * 1_000_000
+    return pa.table(
+        {
+            "customer_id": pa.array(ids),
+            "email": pa.array([f"user{i}@example.com" for i in ids]),
+            "amount": rng.normal(100, 15, rows) * scale,  # continuous: distinct, but compared
+            "age": pa.array(rng.integers(18, 90, rows)),
+        }
+    )
+
+
+def test_identifier_like_columns_are_skipped(tmp_path: Path) -> None:
+    result, ref = compare_tables(tmp_path, id_table(2_000, 1), id_table(1_000, 2, scale=1.2))
+    verdicts = {c.column: (c.verdict, c.note) for c in result.columns}
+    for name in ("customer_id", "email"):
+        assert verdicts[name] == ("skip", drift.IDENTIFIER_NOTE), name
+        assert column(result, name).current_missing == 0.0
+    assert verdicts["amount"][0] == "drift" and verdicts["age"][0] == "ok"
+    assert [c.column for c in result.compared] == ["amount", "age"]
+    assert result.share == 0.5 and result.drifted  # 1 of the 2 compared columns
+    # named under drift.columns: compared after all (both drift: every id and email is new)
+    rules = drift.settings({"columns": {"customer_id": {}, "email": {"ignore": False}}})
+    forced = drift.compare_source("t", ref, open_source(tmp_path / "cur.parquet"), rules)
+    assert column(forced, "customer_id").verdict == "drift"
+    assert column(forced, "email").verdict == "drift"
+    assert column(forced, "email").note == (
+        "1000 new values: user2000000@example.com, user2000001@example.com, "
+        "user2000002@example.com, ..."
+    )
+
+
+def test_small_or_repetitive_columns_are_not_identifiers(tmp_path: Path) -> None:
+    few = pa.table({"n": pa.array(range(50)), "s": [f"v{i}" for i in range(50)]})
+    repeated = pa.table({"n": pa.array([i % 1900 for i in range(2_000)])})  # 95% distinct
+    mostly = pa.table({"n": pa.array([i % 1800 for i in range(2_000)])})  # 90% distinct
+    for data, expected in ((few, "ok"), (repeated, "skip"), (mostly, "ok")):
+        result, _ = compare_tables(tmp_path, data, data)
+        assert {c.verdict for c in result.columns} == {expected}, data.schema
+
+
+def test_new_values_note_is_short(tmp_path: Path) -> None:
+    ref = pa.table({"c": ["a", "b"] * 500})
+    cur = pa.table({"c": ["a"] * 500 + [f"new-{i % 250:03d}" for i in range(500)]})
+    result, _ = compare_tables(tmp_path, ref, cur)
+    assert column(result, "c").note == "250 new values: new-000, new-001, new-002, ..."
+    one = pa.table({"c": ["a", "b"] * 400 + ["zz"] * 200})
+    result, _ = compare_tables(tmp_path, ref, one)
+    assert column(result, "c").note == "1 new value: zz"
+
+
+def test_excluded_columns_are_skipped_and_may_be_absent(tmp_path: Path) -> None:
+    rules = drift.settings({"exclude": ["city", "amount"]})
+    shifted = table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)).drop_columns(["city"])
+    result, _ = compare_tables(tmp_path, table(), shifted, rules)
+    assert [(c.column, c.verdict) for c in result.columns if c.verdict == "skip"] == [
+        ("amount", "skip"),
+        ("city", "skip"),
+    ]
+    assert column(result, "amount").note == "excluded in mlgit.yaml"
+    assert not result.drifted and result.share == 0
+
+
+def test_timestamp_columns_drift_and_plot_as_dates(tmp_path: Path) -> None:
+    from mlgit.report.plots import _bin_labels
+
+    start = np.datetime64("2024-01-01", "ms")
+    rng = np.random.default_rng(0)
+
+    def days(shift: int) -> pa.Table:
+        offsets = (rng.integers(0, 365, 5_000) + shift).astype("m8[D]").astype("m8[ms]")
+        return pa.table({"signup": pa.array(start + offsets)})
+
+    result, _ = compare_tables(tmp_path, days(0), days(120))
+    signup = column(result, "signup")
+    assert signup.verdict == "drift" and signup.dtype == "timestamp[ms]"
+    labels = _bin_labels(signup)
+    assert labels[0].startswith("≤ 2023-12-31") or labels[0].startswith("≤ 2024-01-01")
+    assert all("e+" not in label for label in labels), labels
+    assert labels[-1].startswith("> 2024-12-")
+
+
 @pytest.mark.parametrize(
     ("block", "message"),
     [
@@ -257,6 +340,53 @@ def test_cli_markdown_with_plots(project: Project) -> None:
     for name in ("drift-summary.png", "drift-amount.png"):
         assert (project.root / "out" / "plots" / name).read_bytes()[:4] == b"\x89PNG"
     assert not (project.root / "out" / "plots" / "drift-age.png").exists()
+
+
+def test_cli_thresholds_share_and_exclude_from_config(project: Project) -> None:
+    drift_project(project, table(2_000))
+    write(table(2_000, seed=1, scale=1.2), project.root / "prod.parquet")
+    args = ("drift", "train", "--data", "prod.parquet", "--format", "json")
+    assert project.mlgit(*args).exit_code == 0  # 1 of 4 drifted < the default share 0.5
+    config = project.root / "mlgit.yaml"
+    original = config.read_text()
+    config.write_text(original + "drift:\n  share: 0.25\n")
+    result = project.mlgit(*args)
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.output)["share_threshold"] == 0.25
+    # a per-column override lets amount's shift pass; the other columns keep the defaults
+    config.write_text(
+        original + "drift:\n  share: 0.25\n  columns:\n"
+        "    amount: {psi: {fail: 5}, wasserstein: {fail: 5}}\n"
+    )
+    result = project.mlgit(*args)
+    assert result.exit_code == 0, result.output
+    amount = json.loads(result.output)["columns"][0]
+    assert amount["verdict"] == "ok" and amount["metrics"]["psi"]["fail"] == 5
+    assert amount["metrics"]["ks"]["fail"] is None
+    # or leave it out of drift altogether
+    config.write_text(original + "drift:\n  share: 0.25\n  exclude: [amount]\n")
+    result = project.mlgit(*args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["columns"][0]["verdict"] == "skip" and data["share"] == 0
+    # an exclude that is not a list of names is a config error
+    config.write_text(original + "drift:\n  exclude: amount\n")
+    result = project.mlgit(*args)
+    assert result.exit_code == 2 and "drift.exclude" in result.stderr
+
+
+def test_cli_reference_file(project: Project) -> None:
+    drift_project(project, table(2_000))
+    write(table(2_000, seed=3), project.root / "old.parquet")
+    assert project.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
+    write(table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), project.root / "p.parquet")
+    result = project.mlgit(
+        "drift", "train", "--data", "p.parquet", "--reference", "old.json", "--format", "json"
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["reference"]["source"] == "old.parquet" and data["current"]["rows"] == 2_000
+    assert data["drifted_columns"] == ["amount", "city"]
 
 
 def test_cli_base_rev_and_rev_read_dvc_data(project: Project) -> None:

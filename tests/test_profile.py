@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from mlgit.config import bundled_schema
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
+from mlgit.errors import MlgitError
 from tests.conftest import Project
 
 EXACT_NUMERIC = ("count", "null_count", "min", "max", "quantiles", "histogram", "sketch")
@@ -58,6 +59,8 @@ def assert_same_profile(merged: dict, whole: dict) -> None:
         if column["kind"] == "numeric":
             for key in EXACT_NUMERIC:
                 assert other[key] == column[key], (name, key)
+            assert other.get("distinct_sketch") == column.get("distinct_sketch"), name
+            assert other.get("distinct") == column.get("distinct"), name
             for key in CLOSE_NUMERIC:
                 assert other[key] == pytest.approx(column[key], rel=1e-9, abs=1e-9), (name, key)
         else:
@@ -84,6 +87,21 @@ def test_batch_size_does_not_change_the_profile(tmp_path: Path) -> None:
         accumulator.update(batch, first_row)
         first_row += batch.num_rows
     assert_same_profile(accumulator.profile(str(path)), reference)
+
+
+def test_big_batches_on_threads_match_small_batches(tmp_path: Path) -> None:
+    table = sample_table(profiles.PARALLEL_ROWS * 2 + 5)
+    path = write(table, tmp_path / "d.parquet")
+    threaded = profiles.ProfileAccumulator()
+    threaded.update(pq.read_table(path).combine_chunks().to_batches()[0], 0)
+    sequential = profiles.ProfileAccumulator()
+    first_row = 0
+    for batch in pq.read_table(path).to_batches(max_chunksize=profiles.PARALLEL_ROWS // 4):
+        sequential.update(batch, first_row)
+        first_row += batch.num_rows
+    assert not sequential._pending  # small batches: profiled on the calling thread
+    assert bool(threaded._pending) == (profiles._pool() is not None)  # big: on the pool
+    assert_same_profile(threaded.profile(str(path)), sequential.profile(str(path)))
 
 
 def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:
@@ -159,6 +177,54 @@ def test_categories_beyond_the_tracked_limit_go_to_other(tmp_path: Path) -> None
     assert sum(t["count"] for t in column["top"]) + column["other_count"] == 26_000
 
 
+def test_distinct_values_are_counted_and_merge(tmp_path: Path) -> None:
+    rows = 30_000
+    rng = np.random.default_rng(5)
+    ids = rng.permutation(rows) * 7 + 10_000_000
+    table = pa.table(
+        {
+            "id": pa.array(ids),
+            "email": pa.array([f"user{i}@example.com" for i in ids]),
+            "code": pa.array([f"c{i % 300}" for i in range(rows)]).dictionary_encode(),
+            "year": pa.array(rng.integers(2000, 2025, rows), pa.int16()),
+            "x": rng.normal(0, 1, rows),  # floats carry no distinct count
+        }
+    )
+    whole = profile_of(write(table, tmp_path / "whole.parquet"))
+    columns = whole["columns"]
+    assert columns["code"]["distinct"] == 300 and columns["year"]["distinct"] == 25
+    assert len(columns["code"]["distinct_sketch"]) == 300  # exact below DISTINCT_K
+    for name in ("id", "email"):  # estimated beyond DISTINCT_K, within ~3 standard errors
+        assert len(columns[name]["distinct_sketch"]) == profiles.DISTINCT_K
+        assert columns[name]["distinct"] == pytest.approx(rows, rel=0.05), name
+    assert "distinct" not in columns["x"] and "distinct_sketch" not in columns["x"]
+    first = profile_of(write(table.slice(0, 11_111), tmp_path / "a.parquet"))
+    second = profile_of(write(table.slice(11_111), tmp_path / "b.parquet"))
+    for merged in (
+        profiles.merge_profiles(first, second),
+        profiles.merge_profiles(second, first),
+    ):
+        # email has more distinct values than are tracked: its top list is approximate,
+        # its counts and distinct sketch are exact
+        email, merged_email = whole["columns"]["email"], merged["columns"]["email"]
+        assert email["truncated"] and merged_email["truncated"]
+        for key in ("count", "null_count", "distinct", "distinct_sketch"):
+            assert merged_email[key] == email[key], key
+        for profile in (merged, whole):
+            del profile["columns"]["email"]
+        assert_same_profile(merged, whole)
+        whole["columns"]["email"] = email
+
+
+def test_string_hashes_depend_on_every_byte_and_the_order() -> None:
+    values = pa.array(["", "a", "b", "ab", "ba", "aa", "a\x00", "user1@x", "user2@x", "é"])
+    hashes = profiles._value_hashes(values)
+    assert len(set(hashes.tolist())) == len(values)
+    assert hashes.tolist() == profiles._value_hashes(values.cast(pa.large_string())).tolist()
+    sliced = pa.array(["zz", "ab", "ba"]).slice(1)  # offsets into a shared buffer
+    assert profiles._value_hashes(sliced).tolist() == hashes[3:5].tolist()
+
+
 def test_profile_file_follows_the_schema(tmp_path: Path) -> None:
     profile = profile_of(write(sample_table(2_000), tmp_path / "d.parquet"))
     data = json.loads(profiles.dumps(profile))
@@ -205,6 +271,39 @@ def test_profile_at_a_revision_reads_the_old_data(project: Project) -> None:
     assert json.loads(result.output) == old  # --format json prints the profile itself
     expected = profile_of(write(sample_table(3_000, seed=1), project.root.parent / "v1.parquet"))
     assert old["columns"] == expected["columns"]
+
+
+def test_profile_text_shows_dates_and_identifiers(project: Project) -> None:
+    rows = 500
+    days = np.datetime64("2024-01-01") + np.arange(rows).astype("m8[D]")
+    table = pa.table(
+        {
+            "when": pa.array(days.astype("datetime64[ms]")),
+            "day": pa.array(days),  # date32
+            "at": pa.array(days.astype("datetime64[s]") + np.timedelta64(3600 + 61, "s")),
+            "customer_id": pa.array(np.arange(rows) + 10_000_000),
+        }
+    )
+    write(table, project.root / "d.parquet")
+    result = project.mlgit("profile", "d.parquet", "-o", "p.json", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("| ")]
+    rows_by_name = {line.split("|")[1].strip(): line for line in lines}
+    for name in ("when", "day"):
+        assert "2024-01-01" in rows_by_name[name] and "2025-05-14" in rows_by_name[name]
+        assert "e+" not in rows_by_name[name] and "days" in rows_by_name[name]  # std: a duration
+    assert "2024-01-01 01:01:01" in rows_by_name["at"]
+    assert "| 10000000 |" in rows_by_name["customer_id"]  # integers in full, not 1e+07
+    assert "e+" not in rows_by_name["customer_id"].split("|")[6]  # the median
+    assert "500 distinct (identifier-like)" in rows_by_name["customer_id"]
+
+
+def test_corrupt_distinct_sketch_is_refused(tmp_path: Path) -> None:
+    profile = profile_of(write(pa.table({"n": [3, 1, 2]}), tmp_path / "d.parquet"))
+    profile["columns"]["n"]["distinct_sketch"].reverse()
+    (tmp_path / "p.json").write_text(json.dumps(profile))
+    with pytest.raises(MlgitError, match=r"p.json: columns.n.distinct_sketch: not a valid profile"):
+        profiles.load(tmp_path / "p.json")
 
 
 def test_profile_of_a_path_needs_an_output(project: Project) -> None:

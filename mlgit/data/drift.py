@@ -21,6 +21,13 @@ still gives exactly 0. The chi-square test drops bins empty on both sides and ex
 1, and a category the reference never saw is still a finite, large surprise). JS, KS and
 Wasserstein need no smoothing.
 
+Columns left out: those listed in `drift.exclude` or with `drift.columns.NAME.ignore: true`, and
+*identifier-like* columns: integer or string columns whose reference profile has at least
+`IDENTIFIER_MIN_VALUES` values, (nearly) all distinct (distinct >= `IDENTIFIER_SHARE` of the
+non-null values). An id or an email changes completely from one sample to the next by design, so
+comparing it says nothing; these get the verdict `skip` and do not count in the dataset share.
+Naming a column under `drift.columns` (thresholds, or `ignore: false`) compares it anyway.
+
 Verdicts: a metric says `drift` at or beyond its `fail` threshold and `warn` at or beyond `warn`
 (for `chi2`, a p-value, "beyond" means at or below). A column takes its worst metric verdict;
 the dataset drifts when the share of drifted columns among those compared is >= `share`.
@@ -54,6 +61,9 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "chi2": {},
 }
 DEFAULT_SHARE = 0.5
+IDENTIFIER_SHARE = 0.95
+IDENTIFIER_MIN_VALUES = 100
+IDENTIFIER_NOTE = "identifier-like (unique values); excluded from dataset drift"
 
 
 # ---------------------------------------------------------------- two distributions on shared bins
@@ -190,12 +200,30 @@ class Settings:
     thresholds: dict[str, dict[str, float]]
     share: float = DEFAULT_SHARE
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exclude: frozenset[str] = frozenset()
 
     def for_column(self, name: str) -> dict[str, dict[str, float]]:
         return {**self.thresholds, **{k: v for k, v in self.columns.get(name, {}).items()}}
 
     def ignored(self, name: str) -> bool:
-        return bool(self.columns.get(name, {}).get("ignore"))
+        return name in self.exclude or bool(self.columns.get(name, {}).get("ignore"))
+
+    def identifier(self, name: str, reference: dict[str, Any]) -> bool:
+        """Identifier-like in the reference, and not named under `drift.columns`."""
+        return name not in self.columns and identifier_like(reference)
+
+
+def identifier_like(column: dict[str, Any]) -> bool:
+    """An integer or string column whose values are (nearly) all distinct."""
+    values = column["count"] - column["null_count"]
+    distinct = column.get("distinct")
+    integer_or_string = column["kind"] == NUMERIC or column["type"] != "bool"
+    return (
+        distinct is not None
+        and integer_or_string
+        and values >= IDENTIFIER_MIN_VALUES
+        and distinct >= IDENTIFIER_SHARE * values
+    )
 
 
 def settings(block: dict[str, Any] | None, file: Path | None = None) -> Settings:
@@ -210,10 +238,17 @@ def settings(block: dict[str, Any] | None, file: Path | None = None) -> Settings
         for name in METRICS:
             if name in overrides:
                 _check_limits(("drift", "columns", column, name), name, overrides[name], file)
+    exclude = block.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
+        raise MlgitError(
+            f"{_place(file, ('drift', 'exclude'))}: must be a list of column names, got {exclude!r}"
+        )
     share = block.get("share", DEFAULT_SHARE)
     if not isinstance(share, int | float) or not 0 < share <= 1:
         raise MlgitError(f"{_place(file, ('drift', 'share'))}: must be in (0, 1], got {share!r}")
-    return Settings(thresholds=thresholds, share=float(share), columns=columns)
+    return Settings(
+        thresholds=thresholds, share=float(share), columns=columns, exclude=frozenset(exclude)
+    )
 
 
 def _check_limits(
@@ -270,6 +305,7 @@ class ColumnDrift:
     kind: str
     verdict: str  # ok | warn | drift | skip | new
     metrics: tuple[MetricResult, ...] = ()
+    dtype: str = ""  # Arrow type in the reference (plots show temporal bins as dates)
     note: str = ""
     reference_missing: float | None = None  # share of null/NaN values
     current_missing: float | None = None
@@ -325,8 +361,8 @@ def check_compatible(
         raise MlgitError(
             f"{label or reference['source']}: the reference profile (of {reference['source']}) "
             f"does not match {current['source']} "
-            f"({'; '.join(problems)}); re-profile the reference with `mlgit profile` or set "
-            "`drift.columns.NAME.ignore: true` in mlgit.yaml"
+            f"({'; '.join(problems)}); re-profile the reference with `mlgit profile`, or "
+            "list such columns under `drift.exclude` in mlgit.yaml"
         )
 
 
@@ -338,7 +374,20 @@ def compare(
     columns = []
     for name, ref in reference["columns"].items():
         if rules.ignored(name):
-            columns.append(ColumnDrift(name, ref["kind"], SKIP, note="ignored in mlgit.yaml"))
+            columns.append(ColumnDrift(name, ref["kind"], SKIP, note="excluded in mlgit.yaml"))
+            continue
+        if rules.identifier(name, ref):
+            columns.append(
+                ColumnDrift(
+                    name,
+                    ref["kind"],
+                    SKIP,
+                    dtype=ref["type"],
+                    note=IDENTIFIER_NOTE,
+                    reference_missing=_missing_share(ref),
+                    current_missing=_missing_share(current["columns"][name]),
+                )
+            )
             continue
         columns.append(_column(name, ref, current["columns"][name], rules.for_column(name)))
     for name, cur in current["columns"].items():
@@ -375,6 +424,7 @@ def _column(
     base = {
         "column": name,
         "kind": kind,
+        "dtype": ref["type"],
         "reference_missing": _missing_share(ref),
         "current_missing": _missing_share(cur),
     }
@@ -460,9 +510,8 @@ def _categorical(ref: dict[str, Any], cur: dict[str, Any]) -> tuple[Binned, dict
     cur_values = cur["count"] - cur["null_count"]
     cur_counts = [*cur_known, cur_values - sum(cur_known)]
     binned = Binned(np.asarray(ref_counts, float), np.asarray(cur_counts, float))
-    new = new_categories(cur, ref)
     plot = {
-        "note": f"new values: {', '.join(new)}" if new else "",
+        "note": new_values_note(cur, ref),
         "labels": (*labels, "(other)"),
         "reference_counts": tuple(ref_counts),
         "current_counts": tuple(cur_counts),
@@ -473,10 +522,26 @@ def _categorical(ref: dict[str, Any], cur: dict[str, Any]) -> tuple[Binned, dict
 _NUMERIC_OR_CATEGORICAL = {NUMERIC: _numeric, CATEGORICAL: _categorical}
 
 
-def new_categories(cur: dict[str, Any], ref: dict[str, Any], limit: int = 5) -> list[str]:
-    """The most frequent current values the reference does not list."""
+def new_values_note(cur: dict[str, Any], ref: dict[str, Any], examples: int = 3) -> str:
+    """How many current values the reference does not list, with the most frequent few.
+
+    The current side was profiled keeping every reference category, so its distinct count
+    minus the reference categories it holds is the number of new values (a lower bound when
+    the current profile is truncated)."""
     known = {item["value"] for item in ref.get("top") or []}
-    return [item["value"] for item in cur.get("top") or [] if item["value"] not in known][:limit]
+    new = [item["value"] for item in cur.get("top") or [] if item["value"] not in known]
+    if not new:
+        return ""
+    count = max(len(new), cur["distinct"] - sum(item["value"] in known for item in cur["top"]))
+    shown = ", ".join(_short(v) for v in new[:examples])
+    more = ", ..." if count > examples else ""
+    at_least = "at least " if cur.get("truncated") else ""
+    plural = "s" if count != 1 else ""
+    return f"{at_least}{count} new value{plural}: {shown}{more}"
+
+
+def _short(value: str, width: int = 24) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 # ---------------------------------------------------------------- loading both sides

@@ -21,17 +21,29 @@ sums of buckets, and the two outer bins (open ends, below the reference minimum 
 maximum) are empty in the reference. Current data is profiled with the reference's edges as
 its *layout* and binned exactly with `searchsorted`; identical data gives identical counts.
 
+Distinct values (integer and string columns): a K-minimum-values sketch keeps the `DISTINCT_K`
+smallest 53-bit hashes of the values seen (splitmix64 for integers, a position-weighted byte sum
+for strings). While fewer than `DISTINCT_K` values are distinct the count is exact; beyond, it is
+the KMV estimate `(K - 1) / (K-th smallest hash / 2**53)` (standard error ~1/sqrt(K), 1.6%). The K
+smallest hashes of a union are the K smallest of the two sketches together: it merges exactly.
+Drift uses it to recognise identifier-like columns (ids, emails) that should not be compared.
+
 Missing values: null, NaN and ±inf all count as missing (`null_count`); moments, quantiles and
 histograms use the finite values. Temporal columns are profiled as numbers (their integer
 representation: epoch units, days). Categorical columns (strings, booleans, dictionaries) keep
 exact counts of up to `MAX_TRACKED` distinct values while scanning; beyond that, the rarest go
 into `other` (the profile says `truncated: true`); the file keeps the `TOP_K` most frequent.
+Two profiles merge exactly while a column has at most `TOP_K` distinct values; beyond, the
+counts of the categories listed are lower bounds (the rest are in `other_count`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,8 +61,10 @@ SCHEMA_VERSION = 1
 SKETCH_SCALE = 2**20  # level-0 buckets are 2**-20 wide in ln(x)
 MAX_BUCKETS = 2048
 MAX_TRACKED = 10_000
-TOP_K = 100
+TOP_K = 1000  # categories written per column: merging is exact up to this many distinct values
 HISTOGRAM_BINS = 10
+DISTINCT_K = 4096
+HASH_BITS = 53  # hashes stay exact in any JSON reader (IEEE doubles)
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 NUMERIC, CATEGORICAL, NULL, OTHER = "numeric", "categorical", "null", "other"
 
@@ -117,7 +131,9 @@ def _aggregate(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple:
     return keys[starts], np.add.reduceat(counts, starts)
 
 
-def _bincount_aggregate(keys: np.ndarray, span: int = 1 << 20) -> tuple | None:
+def _bincount_aggregate(
+    keys: np.ndarray, weights: np.ndarray | None = None, span: int = 1 << 20
+) -> tuple | None:
     """Like `_aggregate` in O(n) when the keys span a small range, else None."""
     import numpy as np
 
@@ -126,7 +142,7 @@ def _bincount_aggregate(keys: np.ndarray, span: int = 1 << 20) -> tuple | None:
     low = int(keys.min())
     if int(keys.max()) - low >= span:
         return None
-    counts = np.bincount(keys - low)
+    counts = np.bincount(keys - low, weights=weights)
     present = np.flatnonzero(counts)
     return present.astype(np.int64) + low, counts[present].astype(np.int64)
 
@@ -148,21 +164,25 @@ class LogSketch:
     def total(self) -> int:
         return int(self.pos_counts.sum() + self.neg_counts.sum()) + self.zeros
 
-    def add(self, values: np.ndarray) -> None:
-        """Add finite float64 values."""
+    def add(self, values: np.ndarray, counts: np.ndarray | None = None) -> None:
+        """Add finite float64 values (each `counts` times, if given)."""
         import numpy as np
 
-        pos = values[values > 0]
-        neg = values[values < 0]
+        positive, negative = values > 0, values < 0
+        pos, neg = values[positive], values[negative]
+        cp = None if counts is None else counts[positive]
+        cn = None if counts is None else counts[negative]
         # x > 0 goes to (g^(k-1), g^k]; x < 0 to (-g^k, -g^(k-1)]: both bins are right-closed.
         kp = np.ceil(np.log(pos) * SKETCH_SCALE).astype(np.int64)
         kn = np.floor(np.log(-neg) * SKETCH_SCALE).astype(np.int64) + 1
         other = LogSketch()
-        other.zeros = int(values.size - pos.size - neg.size)
+        total = values.size if counts is None else int(counts.sum())
+        other.zeros = total - (pos.size if cp is None else int(cp.sum()))
+        other.zeros -= neg.size if cn is None else int(cn.sum())
         # Fast path (most batches after the first): the batch fits at our level; count its
         # buckets with bincount, no sort.
-        pos_agg = _bincount_aggregate(_ceil_shift(kp, self.level))
-        neg_agg = _bincount_aggregate(_ceil_shift(kn, self.level))
+        pos_agg = _bincount_aggregate(_ceil_shift(kp, self.level), cp)
+        neg_agg = _bincount_aggregate(_ceil_shift(kn, self.level), cn)
         if (
             pos_agg is not None
             and neg_agg is not None
@@ -174,10 +194,13 @@ class LogSketch:
                 neg_agg,
             )
         else:
-            kp, kn = np.sort(kp), np.sort(kn)
+            order_p, order_n = np.argsort(kp, kind="stable"), np.argsort(kn, kind="stable")
+            kp, kn = kp[order_p], kn[order_n]
+            cp = None if cp is None else cp[order_p]
+            cn = None if cn is None else cn[order_n]
             other.level = level = self._fitting_level(kp, kn)
-            other.pos_keys, other.pos_counts = _aggregate(_ceil_shift(kp, level))
-            other.neg_keys, other.neg_counts = _aggregate(_ceil_shift(kn, level))
+            other.pos_keys, other.pos_counts = _aggregate(_ceil_shift(kp, level), cp)
+            other.neg_keys, other.neg_counts = _aggregate(_ceil_shift(kn, level), cn)
         self.merge(other)
 
     def _fitting_level(self, kp: np.ndarray, kn: np.ndarray) -> int:
@@ -290,9 +313,112 @@ class LogSketch:
         return new
 
 
+# ---------------------------------------------------------------- distinct values
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 (arrays wrap around silently)."""
+    import numpy as np
+
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _string_hashes(strings: pa.Array, chunk: int = 32_768) -> np.ndarray:
+    """uint64 hashes of a string array without nulls, from its Arrow buffers."""
+    import numpy as np
+    import pyarrow as pa
+
+    parts = []
+    wide = pa.types.is_large_string(strings.type)
+    for start in range(0, len(strings), chunk):
+        part = strings.slice(start, chunk)
+        _, offsets_buf, data_buf = part.buffers()
+        offsets = np.frombuffer(
+            offsets_buf,
+            dtype=np.int64 if wide else np.int32,
+            count=len(part) + 1,
+            offset=part.offset * (8 if wide else 4),
+        ).astype(np.int64)
+        lengths = np.diff(offsets)
+        low, high = int(offsets[0]), int(offsets[-1])
+        data = np.zeros(0, np.uint8) if data_buf is None else np.frombuffer(data_buf, np.uint8)
+        raw = data[low:high].astype(np.uint64) + np.uint64(1)
+        starts = offsets[:-1] - low
+        position = np.arange(raw.size, dtype=np.int64) - np.repeat(starts, lengths)
+        weights = _mix(np.arange(int(lengths.max(initial=0)), dtype=np.uint64)) | np.uint64(1)
+        sums = np.zeros(len(part), dtype=np.uint64)
+        filled = lengths > 0
+        if raw.size:
+            sums[filled] = np.add.reduceat(raw * weights[position], starts[filled])
+        parts.append(_mix(sums ^ _mix(lengths.astype(np.uint64))))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _value_hashes(values: pa.Array) -> np.ndarray:
+    """53-bit hashes of distinct, non-null integer or string values."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_integer(values.type):
+        ints = values.cast(pa.int64(), safe=False)
+        raw = np.frombuffer(ints.buffers()[1], np.uint64, count=len(ints), offset=ints.offset * 8)
+        hashes = _mix(raw)
+    else:
+        hashes = _string_hashes(values)
+    return hashes >> np.uint64(64 - HASH_BITS)
+
+
+class DistinctSketch:
+    """K minimum values of the hashes seen; see the module docstring."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.hashes = np.zeros(0, dtype=np.uint64)  # sorted, distinct, at most DISTINCT_K
+
+    def add_distinct(self, values: pa.Array) -> None:
+        """Add an array of *distinct* non-null values (pc.unique / value_counts output)."""
+        import numpy as np
+
+        hashes = _value_hashes(values)
+        if self.hashes.size == DISTINCT_K:
+            hashes = hashes[hashes < self.hashes[-1]]
+        if hashes.size > DISTINCT_K:  # distinct input: its K smallest are all that can stay
+            hashes = np.partition(hashes, DISTINCT_K - 1)[:DISTINCT_K]
+        self._add_hashes(hashes)
+
+    def _add_hashes(self, hashes: np.ndarray) -> None:
+        import numpy as np
+
+        if hashes.size:
+            self.hashes = np.union1d(self.hashes, hashes)[:DISTINCT_K]
+
+    def merge(self, other: DistinctSketch) -> None:
+        self._add_hashes(other.hashes)
+
+    def estimate(self) -> int:
+        if self.hashes.size < DISTINCT_K:
+            return int(self.hashes.size)
+        return round((DISTINCT_K - 1) / ((int(self.hashes[-1]) + 1) / 2.0**HASH_BITS))
+
+    def to_list(self) -> list[int]:
+        return self.hashes.tolist()
+
+    @classmethod
+    def from_list(cls, hashes: list[int]) -> DistinctSketch:
+        import numpy as np
+
+        new = cls()
+        new.hashes = np.asarray(hashes, dtype=np.uint64)
+        return new
+
+
 # ---------------------------------------------------------------- column states
 class NumericState:
-    def __init__(self, dtype: str, edges: list[float] | None = None) -> None:
+    def __init__(
+        self, dtype: str, edges: list[float] | None = None, distinct: bool = False
+    ) -> None:
         import numpy as np
 
         self.type = dtype
@@ -304,27 +430,49 @@ class NumericState:
         self.min = math.inf
         self.max = -math.inf
         self.sketch = LogSketch()
+        self.distinct = DistinctSketch() if distinct else None
         # Given a reference layout, values are also binned exactly on its edges.
         self.edges = None if edges is None else np.asarray(edges, dtype=np.float64)
         self.binned = None if edges is None else np.zeros(len(edges) + 1, dtype=np.int64)
 
     def update(self, array: pa.Array) -> None:
         import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-        x = _numbers(array)
-        finite = x[np.isfinite(x)]
+        array = _decoded(array)
         self.count += len(array)
-        self.null_count += len(array) - finite.size
-        if finite.size == 0:
+        if pa.types.is_integer(array.type):
+            # integers repeat: one (value, count) pair per distinct value is all the work needs
+            found = pc.value_counts(array.drop_null())
+            values, counts = found.field("values"), found.field("counts")
+            if self.distinct is not None:
+                self.distinct.add_distinct(values)
+            x, weights = _numbers(values), _numbers(counts).astype(np.int64)
+            n = int(weights.sum())
+            self.null_count += array.null_count
+        else:
+            x = _numbers(array)
+            x = x[np.isfinite(x)]
+            weights, n = None, x.size
+            self.null_count += len(array) - n
+        if n == 0:
             return
-        mean = float(finite.mean())
-        m2 = float(np.square(finite - mean).sum())
-        self._combine(finite.size, mean, m2, float(finite.min()), float(finite.max()))
-        self.sketch.add(finite)
+        if weights is None:
+            mean = float(x.mean())
+            m2 = float(np.square(x - mean).sum())
+        else:
+            mean = float(np.dot(x, weights) / n)
+            m2 = float(np.dot(np.square(x - mean), weights))
+        self._combine(n, mean, m2, float(x.min()), float(x.max()))
+        self.sketch.add(x, weights)
         if self.edges is not None:
             # bins (e[i-1], e[i]]; one comparison pass per edge beats searchsorted on random data
-            at_or_below = [np.count_nonzero(finite <= edge) for edge in self.edges]
-            self.binned += np.diff(np.concatenate(([0], at_or_below, [finite.size])))
+            if weights is None:
+                at_or_below = [np.count_nonzero(x <= edge) for edge in self.edges]
+            else:
+                at_or_below = [int(weights[x <= edge].sum()) for edge in self.edges]
+            self.binned += np.diff(np.concatenate(([0], at_or_below, [n])))
 
     def _combine(self, n: int, mean: float, m2: float, low: float, high: float) -> None:
         """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
@@ -341,6 +489,8 @@ class NumericState:
         if other.n:
             self._combine(other.n, other.mean, other.m2, other.min, other.max)
         self.sketch.merge(other.sketch)
+        if self.distinct is not None and other.distinct is not None:
+            self.distinct.merge(other.distinct)
         if self.binned is not None and other.binned is not None:
             self.binned = self.binned + other.binned
 
@@ -351,6 +501,9 @@ class NumericState:
             "count": self.count,
             "null_count": self.null_count,
         }
+        if self.distinct is not None:
+            data["distinct"] = self.distinct.estimate()
+            data["distinct_sketch"] = self.distinct.to_list()
         if self.n == 0:
             return data
         edges, counts = self._histogram()
@@ -401,87 +554,167 @@ class NumericState:
             new.mean, new.m2 = data["mean"], data["m2"]
             new.min, new.max = data["min"], data["max"]
             new.sketch = LogSketch.from_dict(data["sketch"])
+        if "distinct_sketch" in data:
+            new.distinct = DistinctSketch.from_list(data["distinct_sketch"])
         return new
 
 
 class CategoricalState:
-    def __init__(self, dtype: str, keep: list[str] | None = None) -> None:
+    """Exact counts per category, kept as Arrow arrays: a batch's `value_counts` is appended,
+    and the chunks are summed with a hash group-by once they hold more than `2 * MAX_TRACKED`
+    entries (then the rarest beyond `MAX_TRACKED` go to `other`). No Python loop per value, so
+    a column of unique ids or emails costs about what a numeric column does."""
+
+    def __init__(self, dtype: str, keep: list[str] | None = None, distinct: bool = False) -> None:
         self.type = dtype
         self.count = 0
         self.null_count = 0
-        self.counts: dict[str, int] = {}
-        self.other = 0  # values pruned from `counts`
+        self.chunks: list[tuple[pa.Array, pa.Array]] = []  # (string values, int64 counts)
+        self.entries = 0  # values in `chunks`, repeats included
+        self.other = 0  # values pruned from the counts
         self.truncated = False
         self.keep = frozenset(keep or ())  # reference categories are never pruned
+        self.distinct = DistinctSketch() if distinct else None
 
     def update(self, array: pa.Array) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
+        array = _decoded(array)
         self.count += len(array)
         self.null_count += array.null_count
-        found = pc.value_counts(array)
-        values = found.field("values").to_pylist()
-        counts = found.field("counts").to_pylist()
-        for value, count in zip(values, counts, strict=True):
-            if value is not None:
-                key = _category(value)
-                self.counts[key] = self.counts.get(key, 0) + count
-        self._prune()
+        found = pc.value_counts(array.drop_null())
+        values, counts = found.field("values"), found.field("counts")
+        if self.distinct is not None:
+            self.distinct.add_distinct(values)
+        if not pa.types.is_string(values.type):
+            values = values.cast(pa.string())  # booleans become "true" / "false"
+        self._add([(values, counts)])
 
     def merge(self, other: CategoricalState) -> None:
         self.count += other.count
         self.null_count += other.null_count
         self.other += other.other
         self.truncated = self.truncated or other.truncated
-        for key, count in other.counts.items():
-            self.counts[key] = self.counts.get(key, 0) + count
-        self._prune()
+        if self.distinct is not None and other.distinct is not None:
+            self.distinct.merge(other.distinct)
+        self._add(other.chunks)
 
-    def _prune(self, limit: int = MAX_TRACKED) -> None:
-        if len(self.counts) <= 2 * limit:
+    def _add(self, chunks: list[tuple[pa.Array, pa.Array]]) -> None:
+        self.chunks.extend(chunks)
+        self.entries += sum(len(values) for values, _ in chunks)
+        if self.entries > 2 * MAX_TRACKED:
+            self._consolidate()
+
+    def _consolidate(self) -> None:
+        """Sum the chunks into one; prune beyond MAX_TRACKED categories."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if len(self.chunks) > 1:
+            table = pa.table(
+                {
+                    "value": pa.concat_arrays([v for v, _ in self.chunks]),
+                    "count": pa.concat_arrays([c for _, c in self.chunks]),
+                }
+            ).group_by("value", use_threads=False)
+            summed = table.aggregate([("count", "sum")])
+            self.chunks = [(summed["value"].combine_chunks(), summed["count_sum"].combine_chunks())]
+        values, counts = self.chunks[0] if self.chunks else (pa.array([], pa.string()), None)
+        self.entries = len(values)
+        if self.entries <= 2 * MAX_TRACKED:
             return
-        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        kept = dict(ranked[:limit])
-        for key, count in ranked[limit:]:
-            if key in self.keep:
-                kept[key] = count
-            else:
-                self.other += count
-        self.counts = kept
+        order = self._ranked_order()
+        kept = order[:MAX_TRACKED]
+        rest = order[MAX_TRACKED:]
+        if self.keep:
+            reference = pa.array(sorted(self.keep), pa.string())
+            in_keep = pc.is_in(values.take(rest), value_set=reference)
+            kept = pa.concat_arrays([kept, rest.filter(in_keep)])
+            rest = rest.filter(pc.invert(in_keep))
+        self.other += pc.sum(counts.take(rest)).as_py() or 0
+        self.chunks = [(values.take(kept), counts.take(kept))]
+        self.entries = len(kept)
         self.truncated = True
 
+    def _ranked_order(self) -> pa.Array:
+        """Indices of the (single) chunk by count descending, then value."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values, counts = self.chunks[0]
+        return pc.sort_indices(
+            pa.table({"value": values, "count": counts}),
+            sort_keys=[("count", "descending"), ("value", "ascending")],
+        )
+
+    def ranked(self) -> list[tuple[str, int]]:
+        """(category, count), most frequent first (ties by value)."""
+        self._consolidate()
+        if not self.chunks:
+            return []
+        values, counts = self.chunks[0]
+        order = self._ranked_order()
+        return list(
+            zip(values.take(order).to_pylist(), counts.take(order).to_pylist(), strict=True)
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = self.ranked()
         top = ranked[:TOP_K] + [kv for kv in ranked[TOP_K:] if kv[0] in self.keep]
         rest = sum(count for key, count in ranked[TOP_K:] if key not in self.keep)
-        return {
+        distinct = len(ranked)
+        if self.truncated and self.distinct is not None:
+            distinct = self.distinct.estimate()  # the same however the data was split
+        data = {
             "kind": CATEGORICAL,
             "type": self.type,
             "count": self.count,
             "null_count": self.null_count,
-            "distinct": len(self.counts),
+            "distinct": distinct,
             "truncated": self.truncated or len(ranked) > len(top),
             "top": [{"value": key, "count": count} for key, count in top],
             "other_count": self.other + rest,
         }
+        if self.distinct is not None:
+            data["distinct_sketch"] = self.distinct.to_list()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CategoricalState:
+        import pyarrow as pa
+
         new = cls(data["type"])
         new.count, new.null_count = data["count"], data["null_count"]
-        new.counts = {item["value"]: item["count"] for item in data["top"]}
+        if data["top"]:
+            new._add(
+                [
+                    (
+                        pa.array([item["value"] for item in data["top"]], pa.string()),
+                        pa.array([item["count"] for item in data["top"]], pa.int64()),
+                    )
+                ]
+            )
         new.other = data["other_count"]
         new.truncated = data["truncated"]
+        if "distinct_sketch" in data:
+            new.distinct = DistinctSketch.from_list(data["distinct_sketch"])
         return new
 
 
-def _category(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _decoded(array: pa.Array) -> pa.Array:
+    import pyarrow as pa
+
+    return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+
+
+def _counts_distinct(dtype: pa.DataType) -> bool:
+    """Integer and string columns get a distinct-value sketch (identifiers are of these)."""
+    import pyarrow as pa
+
+    value = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
+    t = pa.types
+    return t.is_integer(value) or t.is_string(value) or t.is_large_string(value)
 
 
 class CountState:
@@ -516,6 +749,18 @@ class CountState:
 
 
 _STATES = {NUMERIC: NumericState, CATEGORICAL: CategoricalState}
+PARALLEL_ROWS = 65_536  # smaller batches are profiled on the calling thread
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """One shared pool for the process, or None on a single core."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2:
+        return None
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="mlgit-profile"))
+    return _POOL[0]
 
 
 # ---------------------------------------------------------------- the accumulator
@@ -527,27 +772,53 @@ class ProfileAccumulator:
         self.layout = layout
         self.rows = 0
         self.columns: dict[str, Any] = {}
+        self._pending: list[Future] = []
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
+        """Columns are independent: big batches are profiled column by column on a thread
+        pool (numpy and Arrow kernels release the GIL) while the caller reads the next batch;
+        at most one batch is in flight, so memory stays bounded."""
         self.rows += batch.num_rows
+        work = []
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
             state = self.columns.get(name)
             if state is None:
                 state = self.columns[name] = self._new_state(name, array.type)
-            state.update(array)
+            work.append((state, array))
+        pool = _pool() if batch.num_rows >= PARALLEL_ROWS else None
+        self.wait()
+        if pool is None:
+            for state, array in work:
+                state.update(array)
+        else:
+            self._pending = [pool.submit(state.update, array) for state, array in work]
+
+    def wait(self) -> None:
+        """Finish the batch in flight (and raise what it raised)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
     def _new_state(self, name: str, dtype: pa.DataType) -> Any:
         kind = column_kind(dtype)
         reference = ((self.layout or {}).get("columns") or {}).get(name) or {}
+        # distinct values matter in the reference only (drift skips identifier-like columns)
+        distinct = self.layout is None and _counts_distinct(dtype)
         if kind == NUMERIC:
             edges = (reference.get("histogram") or {}).get("edges")
-            return NumericState(str(dtype), edges if reference.get("kind") == NUMERIC else None)
+            return NumericState(
+                str(dtype),
+                edges if reference.get("kind") == NUMERIC else None,
+                distinct,
+            )
         if kind == CATEGORICAL:
             keep = [item["value"] for item in reference.get("top") or []]
-            return CategoricalState(str(dtype), keep)
+            return CategoricalState(str(dtype), keep, distinct)
         return CountState(str(dtype), kind)
 
     def merge(self, other: ProfileAccumulator) -> None:
+        self.wait()
+        other.wait()
         self.rows += other.rows
         for name, state in other.columns.items():
             mine = self.columns.get(name)
@@ -564,6 +835,7 @@ class ProfileAccumulator:
     def profile(self, source: str) -> dict[str, Any]:
         from mlgit import __version__
 
+        self.wait()
         return {
             "schema_version": SCHEMA_VERSION,
             "source": source,
@@ -665,6 +937,15 @@ def _array_problems(column: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(("histogram", "needs one more count than edges"))
         elif not all(isinstance(e, int | float) for e in edges) or np.any(np.diff(edges) <= 0):
             problems.append(("histogram.edges", "edges must be increasing numbers"))
+    hashes = column.get("distinct_sketch")
+    if hashes is not None and not (
+        len(hashes) <= DISTINCT_K
+        and all(type(h) is int and 0 <= h < 2**HASH_BITS for h in hashes)
+        and all(a < b for a, b in itertools.pairwise(hashes))
+    ):
+        problems.append(
+            ("distinct_sketch", f"at most {DISTINCT_K} increasing integers below 2**{HASH_BITS}")
+        )
     for side in ("positive", "negative"):
         store = (column.get("sketch") or {}).get(side)
         if store is None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mlgit.data.drift import ColumnDrift, DriftResult
 
 MAX_BARS = 20  # categorical plots show the most frequent reference categories, then the rest
-_VERDICT_COLOR = {"ok": "#4c9a2a", "warn": "#e0a100", "drift": "#c62828"}
+_VERDICT_COLOR = {"ok": "#4c9a2a", "warn": "#e0a100", "drift": "#c62828", "skip": "#9e9e9e"}
 
 
 def _pyplot() -> Any:
@@ -69,14 +69,22 @@ def _summary_figure(result: DriftResult) -> Any:
     plt = _pyplot()
     from matplotlib.patches import Patch
 
-    columns = [c for c in result.columns if c.value("psi") is not None]
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.6 * len(columns) + 2), 4.2))
-    values = [c.value("psi") for c in columns]
+    columns = [c for c in result.columns if c.value("psi") is not None or c.verdict == "skip"]
+    figure, axes = plt.subplots(figsize=(max(6.0, 0.7 * len(columns) + 2), 4.4))
+    values = [c.value("psi") or 0.0 for c in columns]
     colors = [_VERDICT_COLOR.get(c.verdict, "#777777") for c in columns]
     bars = axes.bar([c.column for c in columns], values, color=colors)
-    axes.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize="small", padding=2)
+    axes.bar_label(bars, labels=[_bar_label(c) for c in columns], fontsize="small", padding=2)
+    legend = {
+        "ok": "column ok",
+        "warn": "column warn (any metric)",
+        "drift": "column drift (any metric)",
+        "skip": "column skipped (identifier or excluded)",
+    }
     handles = [
-        Patch(color=color, label=f"column {verdict}") for verdict, color in _VERDICT_COLOR.items()
+        Patch(color=color, label=legend[verdict])
+        for verdict, color in _VERDICT_COLOR.items()
+        if verdict != "skip" or any(c.verdict == "skip" for c in columns)
     ]
     limits = next((m for c in columns for m in c.metrics if m.metric == "psi"), None)
     if limits is not None:
@@ -92,21 +100,51 @@ def _summary_figure(result: DriftResult) -> Any:
                     )
                 )
     axes.margins(y=0.12)
-    axes.set_title(f"Drift of {result.dataset}: PSI per column")
+    axes.set_title(f"Drift of {result.dataset}: PSI per column (colour: column verdict)")
     axes.set_xlabel("column")
     axes.set_ylabel("PSI (population stability index)")
-    axes.tick_params(axis="x", rotation=30)
-    axes.legend(handles=handles, loc="upper left", fontsize="small")
+    plt.setp(axes.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+    # outside the axes: it never hides a bar (bbox_inches="tight" keeps it in the image)
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return figure
+
+
+def _flagged_by(column: ColumnDrift) -> list[str]:
+    """The metrics that gave the column its verdict, e.g. ['wasserstein 0.395 >= 0.1']."""
+    found = []
+    for m in column.metrics:
+        if m.verdict == column.verdict and column.verdict in ("warn", "drift"):
+            limit = m.fail if column.verdict == "drift" else m.warn
+            sign = ">=" if m.metric != "chi2" else "<="
+            found.append(f"{m.metric} {m.value:.3g} {sign} {limit:g}")
+    return found
+
+
+def _bar_label(column: ColumnDrift) -> str:
+    if column.verdict == "skip":
+        return "skipped"
+    label = f"{column.value('psi'):.3f}"
+    others = [f for f in _flagged_by(column) if not f.startswith("psi ")]
+    return f"{label}\n({others[0].split()[0]})" if others and not _psi_flags(column) else label
+
+
+def _psi_flags(column: ColumnDrift) -> bool:
+    return any(m.metric == "psi" and m.verdict == column.verdict for m in column.metrics)
 
 
 def _bin_labels(column: ColumnDrift) -> list[str]:
     if column.labels:
         return list(column.labels)
+    from mlgit.report.profile import seconds_of, temporal
+
     edges = column.edges
-    labels = [f"≤ {edges[0]:.3g}"]
-    labels += [f"{low:.3g} – {high:.3g}" for low, high in itertools.pairwise(edges)]
-    return [*labels, f"> {edges[-1]:.3g}"]
+    span = seconds_of(edges[-1] - edges[0], column.dtype)
+    dates_only = span is not None and span[1] > 3 * 86400  # a range of days reads best as dates
+    text = [temporal(edge, column.dtype, dates_only) for edge in edges]
+    text = [f"{t:.3g}" if isinstance(t, float | int) else t for t in text]
+    labels = [f"≤ {text[0]}"]
+    labels += [f"{low} – {high}" for low, high in itertools.pairwise(text)]
+    return [*labels, f"> {text[-1]}"]
 
 
 def _histogram(column: ColumnDrift) -> Any:
@@ -137,8 +175,12 @@ def _histogram(column: ColumnDrift) -> Any:
     )
     axes.set_xticks(list(positions), labels, rotation=35, ha="right", fontsize="small")
     psi = column.value("psi")
-    score = f", PSI {psi:.3f}" if psi is not None else ""
-    axes.set_title(f"{column.column}: {column.verdict}{score}")
+    why = _flagged_by(column)
+    score = f"PSI {psi:.3f}" if psi is not None else ""
+    detail = "; ".join(why) if why else score
+    if why and not _psi_flags(column) and score:
+        detail = f"{detail}; {score}"
+    axes.set_title(f"{column.column}: {column.verdict} ({detail})")
     axes.set_xlabel("bin (reference quantiles)" if column.edges else "category")
     axes.set_ylabel("share of rows (%)")
     axes.legend()
