@@ -152,6 +152,41 @@ def test_schema_infer_command_writes_a_file_that_validates(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     printed = run(tmp_path, "schema", "infer", "people.parquet")
     assert printed.exit_code == 0 and "fields:" in printed.output
+    assert "enum: [Lima, Oslo, Pune]" in printed.output
+    no_enum = run(tmp_path, "schema", "infer", "people.parquet", "--enum-limit", "2")
+    assert no_enum.exit_code == 0 and "enum:" not in no_enum.output
+
+
+def test_inferred_then_hand_edited_schema_keeps_every_rule(tmp_path: Path) -> None:
+    pq.write_table(table(), tmp_path / "people.parquet")
+    pq.write_table(table().slice(0, 4), tmp_path / "small.parquet")
+    assert run(tmp_path, "schema", "infer", "people.parquet", "-o", "s.yaml").exit_code == 0
+    file = tmp_path / "s.yaml"
+    edited = file.read_text().replace("maximum: 60", "maximum: 59  # a hand-set bound")
+    edited += (
+        "  - {expect: row_count, min: 5, severity: warn}\n"
+        "  - {expect: values_between, column: score, min: 0.1, mostly: 0.5}\n"
+        "  - {expect: quantile, column: age, q: 0.9, max: 70}\n"
+    )
+    edited = edited.replace("\nfields:\n", "\nprimaryKey: [id]\nmissingValues: ['', NA]\nfields:\n")
+    file.write_text(edited, encoding="utf-8")
+    loaded = load_schema(file)
+    assert loaded.primary_key == ("id",) and loaded.missing_values == ("", "NA")
+    assert [e.expect for e in loaded.expectations] == [
+        "columns",
+        "row_count",
+        "values_between",
+        "quantile",
+    ]
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_schema(loaded), encoding="utf-8")
+    assert load_schema(again) == loaded
+    assert yaml.safe_load(again.read_text()) == yaml.safe_load(file.read_text())
+    result = run(tmp_path, "validate", "people.parquet", "--schema", "again.yaml")
+    assert result.exit_code == 1  # age 60 is now over the hand-set maximum
+    assert "row 4: 60" in result.output
+    small = run(tmp_path, "validate", "small.parquet", "--schema", "again.yaml")
+    assert small.exit_code == 0 and "1 warned" in small.output  # row_count is only a warning
 
 
 def test_schema_infer_of_missing_file_writes_nothing(tmp_path: Path) -> None:

@@ -474,3 +474,225 @@ def test_cache_reuses_results_until_data_or_schema_change(project: Project) -> N
     project.write("schemas/people.schema.yaml", SCHEMA.replace("maximum: 120", "maximum: 200"))
     reschema = results_of(project.mlgit("validate", "--format", "json").output)
     assert reschema["datasets"][0]["cached"] is False and reschema["ok"] is True
+
+
+# ---------------------------------------------------------------- every rule, counted
+EVERY_RULE = """\
+primaryKey: [id, part]
+fields:
+  - {name: id, type: integer}
+  - name: part
+    type: integer
+    constraints: {exclusiveMinimum: 0, exclusiveMaximum: 3}
+  - name: name
+    type: string
+    constraints: {minLength: 2, maxLength: 4}
+  - {name: score, type: number}
+  - {name: city, type: string}
+expectations:
+  - {expect: row_count, min: 1, max: 5}
+  - {expect: columns, columns: [id, part, name, score]}
+  - {expect: columns, columns: [id, part, name], ordered: true, allow_extra: true}
+  - {expect: columns, columns: [part, id], ordered: true, allow_extra: true}
+  - {expect: null_fraction, column: score, max: 0.1}
+  - {expect: quantile, column: score, q: 0.5, min: 0.3, max: 0.4}
+  - {expect: unique_fraction, column: city, min: 0.9}
+  - {expect: compound_unique, columns: [city, name]}
+"""
+
+
+def test_every_constraint_and_expectation_is_counted(work: Path) -> None:
+    (work / "every.yaml").write_text(EVERY_RULE, encoding="utf-8")
+    table = pa.table(
+        {
+            "id": [1, 1, 2, 2, 3, 3, None, 4],
+            "part": [1, 1, 1, 2, 3, 0, 1, 2],
+            "name": ["ab", "a", "abcde", "abcd", "ab", "xy", "ab", "zz"],
+            "score": [0.1, None, 0.5, None, 0.9, 0.2, 0.3, 0.4],
+            "city": ["a", "a", "b", "c", "d", "e", "a", "g"],
+        }
+    )
+    pq.write_table(table, work / "e.parquet", row_group_size=3)
+    result = run(work, "validate", "e.parquet", "--schema", "every.yaml", "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = results_of(result.output)
+    assert check(data, "exclusiveMinimum", "part")["examples"] == [{"row": 5, "value": 0}]
+    assert check(data, "exclusiveMaximum", "part")["examples"] == [{"row": 4, "value": 3}]
+    assert check(data, "minLength", "name")["examples"] == [{"row": 1, "value": "a"}]
+    assert check(data, "maxLength", "name")["examples"] == [{"row": 2, "value": "abcde"}]
+    key = check(data, "primary_key")
+    assert key["column"] == "id,part" and key["unexpected_count"] == 3  # two repeats, one null
+    assert [e["row"] for e in key["examples"]] == [0, 1, 6]
+    rows = check(data, "row_count")
+    assert rows["ok"] is False and rows["observed"] == 8
+    columns = [c for c in data["datasets"][0]["checks"] if c["check"] == "columns"]
+    assert [c["ok"] for c in columns] == [False, True, False]
+    assert "unexpected: city" in columns[0]["message"]
+    assert "order is" in columns[2]["message"]
+    nulls = check(data, "null_fraction")
+    assert nulls["ok"] is False and nulls["observed"] == pytest.approx(0.25)
+    median = check(data, "quantile")
+    assert median["ok"] is True and median["observed"] == pytest.approx(0.35)
+    fraction = check(data, "unique_fraction")
+    assert fraction["ok"] is False and fraction["observed"] == pytest.approx(6 / 8)
+    pair = check(data, "compound_unique")
+    assert pair["unexpected_count"] == 2 and [e["row"] for e in pair["examples"]] == [0, 6]
+    assert pair["examples"][0]["value"] == {"city": "a", "name": "ab"}
+
+
+def test_warnings_alone_exit_0(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: age\n    type: integer\n    severity: warn\n"
+        "    constraints: {maximum: 100}\n"
+        "expectations:\n  - {expect: row_count, max: 3, severity: warn}\n",
+        encoding="utf-8",
+    )
+    pq.write_table(people(bad_age=(0,)), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = results_of(result.output)
+    assert data["status"] == "warn" and data["ok"] is True
+    assert [check(data, name)["status"] for name in ("maximum", "row_count")] == ["warn"] * 2
+
+
+# ---------------------------------------------------------------- the terminal report
+def test_text_lists_only_problems_and_counts_the_passing_checks(work: Path) -> None:
+    pq.write_table(people(bad_age=(3,)), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "13 checks: 12 passed, 1 failed" in result.output
+    failing = [line for line in lines if line.startswith("✗") and "maximum" in line]
+    assert len(failing) == 1 and "age" in failing[0] and "row 3: 150" in result.output
+    assert not any(line.startswith("✓") for line in lines)  # no row per passing check
+    assert "--verbose lists every check" in result.output
+
+
+def test_text_when_everything_passes_is_one_line_per_dataset(work: Path) -> None:
+    pq.write_table(people(), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    assert result.exit_code == 0
+    assert "13 checks: 13 passed" in result.output
+    assert "minimum" not in result.output and "pattern" not in result.output
+
+
+def test_verbose_text_lists_every_check(work: Path) -> None:
+    pq.write_table(people(bad_age=(3,)), work / "p.parquet")
+    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "-v")
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.output.splitlines()]
+    marks = [line[0] for line in lines if line[:1] in ("✓", "✗") and "│" in line]
+    assert marks.count("✗") == 1 and marks.count("✓") == 12
+    again = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--verbose")
+    assert "(40 rows, cached)" in again.output and "✓ │ minimum" in again.output
+
+
+def test_progress_bar_only_on_a_terminal(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pty
+    import sys
+
+    from mlgit.data import validate as pipeline
+
+    with pipeline.progress_bar() as factory:  # stderr is not a terminal under pytest/CliRunner
+        assert factory is None
+    leader, follower = pty.openpty()
+    terminal = os.fdopen(follower, "w", encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    try:
+        with pipeline.progress_bar(after=60) as factory:  # a quick run: no bar at all
+            assert factory is not None
+            factory("fast", 10)(10)
+        terminal.flush()
+        assert _read_all(leader) == b""
+        with pipeline.progress_bar(after=0) as factory:
+            tick = factory("people", 100)
+            tick(40)
+            tick(60)
+        terminal.flush()
+        shown = _read_all(leader).decode("utf-8", "replace")
+    finally:
+        monkeypatch.undo()
+        terminal.close()
+        os.close(leader)
+    assert "validating people" in shown and "100/100" in shown
+
+
+def _read_all(fd: int) -> bytes:
+    import select
+
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunks.append(os.read(fd, 65536))
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- custom checks gone wrong
+@pytest.mark.parametrize(
+    ("body", "function", "expected"),
+    [
+        (
+            "def boom(batch):\n    raise ValueError('no')\n",
+            "rules.py:boom",
+            "rules.py:boom raised ValueError: no; fix the function",
+        ),
+        (
+            "def short(batch):\n    return [True]\n",
+            "rules.py:short",
+            "rules.py:short returned 1 values of type bool for 6 rows",
+        ),
+        ("x = 1\n", "rules.py:missing", "rules.py defines no function 'missing'"),
+        ("x = 1\n", "nope.py:f", "nope.py does not exist"),
+        ("x = 1\n", "../outside.py:f", "is outside the repository"),
+    ],
+)
+def test_custom_check_errors_are_bad_input(
+    work: Path, body: str, function: str, expected: str
+) -> None:
+    (work / "rules.py").write_text(body, encoding="utf-8")
+    (work.parent / "outside.py").write_text("def f(batch):\n    return []\n", encoding="utf-8")
+    (work / "s.yaml").write_text(
+        f"fields:\n  - {{name: id, type: integer}}\n"
+        f"expectations:\n  - {{expect: custom, function: '{function}'}}\n",
+        encoding="utf-8",
+    )
+    (work / ".git").mkdir()
+    pq.write_table(people(6), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "s.yaml")
+    assert "s.yaml: expectations.0" in result.stderr and expected in result.stderr
+
+
+def test_tracked_file_missing_from_the_work_tree_says_dvc_pull(project: Project) -> None:
+    add_dataset(project, people())
+    (project.root / "data" / "people.parquet").unlink()
+    result = bad(project.root, "people")
+    assert "data/people.parquet: no such file or directory; run `dvc pull`" in result.stderr
+
+
+def test_expectation_on_a_column_missing_from_data(work: Path) -> None:
+    (work / "s.yaml").write_text(
+        "fields:\n  - {name: age, type: integer}\n"
+        "expectations:\n  - {expect: mean, column: agee, max: 3}\n",
+        encoding="utf-8",
+    )
+    pq.write_table(people(), work / "p.parquet")
+    result = bad(work, "p.parquet", "--schema", "s.yaml")
+    assert "s.yaml: expectations.0: column 'agee' is not in p.parquet" in result.stderr
+
+
+def test_fail_fast_from_the_command_line(work: Path) -> None:
+    rows = 300_000  # more than one batch
+    ages = pa.array([150] + [30] * (rows - 1), pa.int64())
+    pq.write_table(pa.table({"age": ages}), work / "big.parquet", row_group_size=100_000)
+    (work / "s.yaml").write_text(
+        "fields:\n  - name: age\n    type: integer\n    constraints: {maximum: 120}\n"
+        "expectations:\n  - {expect: mean, column: age, max: 100}\n",
+        encoding="utf-8",
+    )
+    args = ("validate", "big.parquet", "--schema", "s.yaml", "--format", "json")
+    stopped = results_of(run(work, *args, "--fail-fast").output)["datasets"][0]
+    assert stopped["stopped_early"] is True and stopped["row_count"] < rows
+    assert next(c for c in stopped["checks"] if c["check"] == "mean")["status"] == "skip"
+    full = results_of(run(work, *args, "--no-cache").output)["datasets"][0]
+    assert full["stopped_early"] is False and full["row_count"] == rows
+    text = run(work, "validate", "big.parquet", "--schema", "s.yaml", "--fail-fast")
+    assert text.exit_code == 1 and "--fail-fast stopped at the first failing batch" in text.output

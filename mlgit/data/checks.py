@@ -12,6 +12,7 @@ mergeable summaries. No Python loop ever runs over rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import math
 import os
@@ -272,6 +273,8 @@ class _KeyStore:
         """Row numbers (ascending) of every row whose key occurs more than once, and positions."""
         import numpy as np
 
+        if self._plain_integers():
+            return self._integer_duplicates()
         order, same = self.groups()
         if not len(order):
             return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -283,7 +286,49 @@ class _KeyStore:
         by_row = np.argsort(rows, kind="stable")
         return rows[by_row], positions[by_row]
 
+    def _plain_integers(self) -> bool:
+        """One integer column without nulls: the common key, with a lean path."""
+        import pyarrow.types as t
+
+        if len(self.columns) != 1:
+            return False
+        chunks = self.chunks[self.columns[0]]
+        return bool(chunks) and all(
+            t.is_integer(c.type) and not t.is_uint64(c.type) and not c.null_count for c in chunks
+        )
+
+    def _integer_duplicates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Two int64s per row at the peak instead of ~6: sort one copy to find the repeated
+        values (few), drop it, then mark the rows holding them chunk by chunk."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        chunks = self.chunks[self.columns[0]]
+        ordered = np.concatenate([c.to_numpy().astype(np.int64, copy=False) for c in chunks])
+        ordered.sort()
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        if not len(repeated):
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        value_set = pa.array(repeated)
+        rows, positions, offset = [], [], 0
+        for chunk, kept in zip(chunks, self.rows, strict=True):
+            where = pc.indices_nonzero(pc.is_in(chunk.cast(pa.int64()), value_set)).to_numpy()
+            where = where.astype(np.int64)
+            positions.append(where + offset)
+            rows.append(where + kept[0] if isinstance(kept, tuple) else kept[where])
+            offset += len(chunk)
+        return np.concatenate(rows), np.concatenate(positions)
+
     def distinct(self) -> int:
+        import numpy as np
+
+        if self._plain_integers():
+            chunks = self.chunks[self.columns[0]]
+            ordered = np.concatenate([c.to_numpy().astype(np.int64, copy=False) for c in chunks])
+            ordered.sort()
+            return int(len(ordered) and 1 + np.count_nonzero(ordered[1:] != ordered[:-1]))
         order, same = self.groups()
         return int(len(order) - same.sum()) if len(order) else 0
 
@@ -955,7 +1000,13 @@ def _custom(spec: Spec) -> Check:
 
     def passes(batch: pa.RecordBatch) -> pa.Array:
         visible = batch.select([n for n in batch.schema.names if not n.startswith("\x00")])
-        mask = function(visible)
+        try:
+            mask = function(visible)
+        except Exception as exc:  # the user's code: name it, do not report a bug in mlgit
+            raise MlgitError(
+                f"{spec.where}: {spec.value} raised {type(exc).__name__}: {exc}; "
+                "fix the function (it gets a pyarrow.RecordBatch, returns a boolean mask)"
+            ) from None
         if isinstance(mask, pa.ChunkedArray):
             mask = mask.combine_chunks()
         if not isinstance(mask, pa.Array):
@@ -982,22 +1033,35 @@ def _load_function(spec: Spec) -> Callable[[pa.RecordBatch], Any]:
     relpath, name = spec.value.rsplit(":", 1)
     root = spec.root or Path.cwd()
     file = (root / relpath).resolve()
+    if not file.is_relative_to(root.resolve()):
+        raise MlgitError(
+            f"{spec.where}: function: {relpath} is outside the repository {root}; "
+            "custom checks are loaded from the repository only"
+        )
     if not file.is_file():
         raise MlgitError(f"{spec.where}: function: {relpath} does not exist in {root}")
+    return _import_function(file, file.stat().st_mtime_ns, name, relpath, spec.where)
+
+
+@functools.lru_cache(maxsize=64)
+def _import_function(
+    file: Path, mtime_ns: int, name: str, relpath: str, where: str
+) -> Callable[[pa.RecordBatch], Any]:
+    """The module is run once per run, not once per row group (each builds its own checks)."""
     module_name = f"mlgit_custom_{abs(hash(str(file)))}"
     loader = importlib.util.spec_from_file_location(module_name, file)
     if loader is None or loader.loader is None:  # pragma: no cover - a .py file always loads
-        raise MlgitError(f"{spec.where}: function: cannot import {relpath}")
+        raise MlgitError(f"{where}: function: cannot import {relpath}")
     module = importlib.util.module_from_spec(loader)
     try:
         loader.loader.exec_module(module)
     except Exception as exc:
         raise MlgitError(
-            f"{spec.where}: function: importing {relpath} failed: {type(exc).__name__}: {exc}"
+            f"{where}: function: importing {relpath} failed: {type(exc).__name__}: {exc}"
         ) from None
     function = getattr(module, name, None)
     if not callable(function):
-        raise MlgitError(f"{spec.where}: function: {relpath} defines no function {name!r}")
+        raise MlgitError(f"{where}: function: {relpath} defines no function {name!r}")
     return function
 
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 262_144
+# The streaming CSV reader's block: with 16 MiB blocks pyarrow's allocator kept ~600 MiB at
+# 5M rows (and more as rows grew); with 2 MiB blocks it stays near 300 MiB at no cost in speed.
+CSV_BLOCK_BYTES = 1 << 21
 FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -331,7 +334,7 @@ def _csv(path, columns, batch_rows, column_types, null_values):
         null_values=null_values if null_values is not None else [""],
         strings_can_be_null=True,
     )
-    read = csv.ReadOptions(block_size=1 << 24)
+    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     ragged = []
 
     def invalid_row(row: csv.InvalidRow) -> str:

@@ -1,4 +1,8 @@
-"""Validation results laid out as a `Report`: one table per dataset, one row per check."""
+"""Validation results laid out as a `Report`: per dataset, a table of its checks.
+
+Every check is a row for JSON, junit and `--verbose` text; the terminal and pull-request views
+list only the checks that did not pass and count the rest.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +31,16 @@ def build(
     unchanged: Sequence[str] = (),
     examples_shown: int | None = None,
     compact: bool = False,
+    problems_only: bool = False,
 ) -> Report:
     """The report of `mlgit validate`.
 
+    By default every check is a row (JSON, junit and `--verbose` text keep it all).
     `compact` (for a pull-request comment) lists only the checks that failed or warned, with
-    a count of those that passed; `examples_shown` limits examples in the tables only.
+    a count of those that passed in each table's title. `problems_only` (the terminal) starts
+    with one row per dataset summing up its checks, then lists only the checks that failed or
+    warned, so a failure is never buried under passing rows. `examples_shown` limits examples
+    in the tables only.
     """
     from mlgit.data.validate import jsonable
 
@@ -43,10 +52,20 @@ def build(
     summary = f"{len(results)} dataset(s), {checks} checks: {failed} failed, {warned} warned"
     if base is not None:
         summary += f" (changed since {base[:12]}; {len(unchanged)} unchanged skipped)"
-    tables = tuple(_table(d, examples_shown, compact) for d in results)
+    if problems_only:
+        tables = (_overview(results),) if results else ()
+        tables += tuple(
+            _table(d, examples_shown, compact=True, counted=False)  # the overview counts
+            for d in results
+            if any(status_of(r) != OK for r in d.results)
+        )
+    else:
+        tables = tuple(_table(d, examples_shown, compact) for d in results)
     notes = [n for d in results for n in _notes(d)]
     if base is not None and not results:
         notes.append(f"no dataset changed since {base[:12]}; nothing to validate")
+    if problems_only and results:
+        notes.append("passing checks are only counted; --verbose lists every check")
     data = {
         "schema_version": SCHEMA_VERSION,
         "command": "validate",
@@ -67,7 +86,38 @@ def build(
     )
 
 
-def _table(dataset: DatasetResult, examples_shown: int | None, compact: bool) -> Table:
+def _overview(results: Sequence[DatasetResult]) -> Table:
+    """One row per dataset: how many of its checks passed, failed, warned (or were skipped)."""
+    rows, statuses = [], []
+    for dataset in results:
+        counts = [status_of(r) for r in dataset.results]
+        parts = [f"{counts.count(OK)} passed"]
+        parts += [
+            f"{counts.count(s)} {word}"
+            for s, word in ((FAIL, "failed"), (WARN, "warned"), (SKIP, "skipped"))
+            if counts.count(s)
+        ]
+        where = [dataset.source] if dataset.source and dataset.source != dataset.dataset else []
+        where += ["cached"] if dataset.cached else []
+        rows.append(
+            (
+                dataset.dataset,
+                dataset.row_count,
+                f"{len(counts)} checks: {', '.join(parts)}",
+                ", ".join(where),
+            )
+        )
+        dataset_status = FAIL if FAIL in counts else WARN if WARN in counts else OK
+        statuses.append(dataset_status)
+    columns = ("dataset", "rows", "checks", "source")
+    if not any(row[-1] for row in rows):  # every dataset read from its own path, fresh
+        columns, rows = columns[:-1], [row[:-1] for row in rows]
+    return Table(title="datasets", columns=columns, rows=tuple(rows), status=tuple(statuses))
+
+
+def _table(
+    dataset: DatasetResult, examples_shown: int | None, compact: bool, counted: bool = True
+) -> Table:
     rows = []
     shown = [r for r in dataset.results if not compact or status_of(r) != OK]
     for r in shown:
@@ -92,8 +142,8 @@ def _table(dataset: DatasetResult, examples_shown: int | None, compact: bool) ->
         extra.append(where)
     if dataset.cached:
         extra.append("cached")
-    passed = len(dataset.results) - len(shown)
-    if compact:
+    if compact and counted:
+        passed = sum(status_of(r) == OK for r in dataset.results)
         extra.append(f"{passed} of {len(dataset.results)} checks passed")
     return Table(
         title=f"{dataset.dataset} ({', '.join(extra)})",
