@@ -477,7 +477,9 @@ def _inferred_field(
         values["unique"] = True
     if kind in ("integer", "number", "date", "datetime") and stats.minimum is not None:
         values["minimum"] = _plain(stats.minimum)
-        values["maximum"] = _plain(stats.maximum)
+        if not (kind == "integer" and values.get("unique") and values.get("required")):
+            # a unique, never-null integer is a key: new rows get new, larger ids
+            values["maximum"] = _plain(stats.maximum)
     if kind == "string" and stats.min_length is not None:
         distinct = stats.distinct
         if distinct is not None and 0 < len(distinct) <= enum_limit and not values.get("unique"):
