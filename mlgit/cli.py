@@ -204,11 +204,10 @@ def schema_infer(path: Path, output: Path | None, enum_limit: int) -> None:
 @click.option("--fail-fast", is_flag=True, help="Stop reading at the first failing batch.")
 @click.option("--no-cache", is_flag=True, help="Re-read the data even if results are cached.")
 @click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="local streams Arrow batches on this machine.",
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Text format: list every check, not only those that failed or warned.",
 )
 @report_options("text", "json", "markdown", "junit")
 def validate(
@@ -219,7 +218,7 @@ def validate(
     sample: int,
     fail_fast: bool,
     no_cache: bool,
-    engine: str,
+    verbose: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -228,11 +227,6 @@ def validate(
     from mlgit.errors import MlgitError
     from mlgit.report.validation import build
 
-    if engine == "dask":
-        raise MlgitError(
-            "--engine dask is not available in this version of mlgit validate; "
-            "use --engine local (the default)"
-        )
     if rev is not None and changed is not None:
         raise MlgitError("--rev and --changed do not go together; pick one")
     chosen = pipeline.select(targets, schema_file)
@@ -249,7 +243,11 @@ def validate(
             progress=progress,
         )
     report = build(
-        results, base=selection.base, unchanged=selection.unchanged, compact=fmt == "markdown"
+        results,
+        base=selection.base,
+        unchanged=selection.unchanged,
+        compact=fmt == "markdown",
+        problems_only=fmt == "text" and not verbose,
     )
     finish(report, fmt, output)
 
@@ -319,7 +317,15 @@ def drift(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Compare current data with the reference profile: per-column and dataset drift."""
+    """Compare current data with the reference profile: per-column and dataset drift.
+
+    Numeric columns: PSI on the reference's decile bins, Wasserstein distance / reference std,
+    KS statistic. Categorical: PSI, Jensen-Shannon distance, chi-square p-value. Empty bins
+    (new categories, values beyond the reference range) are smoothed: every bin share gets
+    1e-4 added before PSI and chi-square, so no score divides by zero. Identifier-like columns
+    (ids, emails: nearly all values distinct) and those in `drift.exclude` are skipped.
+    Exit 1 when the share of drifted columns reaches `drift.share` in mlgit.yaml.
+    """
     import os
 
     from mlgit.data.drift import run
@@ -608,6 +614,7 @@ def unassign(
 @report_options("text", "json", "markdown")
 def registry_command(model: str | None, history: bool, fmt: str, output: Path | None) -> None:
     """Models, versions and stages, read from git tags (GTO-compatible)."""
+    from mlgit.errors import MlgitError
     from mlgit.models import registry
     from mlgit.repo import git as gitx
     from mlgit.report import emit
@@ -615,7 +622,10 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
 
     if model is not None:
         registry.validate_artifact(model)
-    state = registry.read_state(gitx.open_repo())
+    root = gitx.find_root()
+    if root is None:  # reading tags needs no GitPython: the path is enough (faster start)
+        raise MlgitError(f"{Path.cwd()} is not inside a git repository; run `mlgit init` first")
+    state = registry.read_state(root, messages=history)
     emit(state_report(state, model, history), fmt, output)
 
 

@@ -58,6 +58,22 @@ def test_max_rise_on_lower_is_better_metric() -> None:
     assert better.ok and "better" in better.reason
 
 
+def test_direction_decides_what_a_regression_is() -> None:
+    """A gate bounds moves in the worse direction only; the other way passes as better."""
+    improved = evaluate_gates(model(Gate("rmse", max_drop=0.1)), {"rmse": 0.5}, {"rmse": 1.0})
+    assert improved.results[0].ok and "better" in improved.results[0].reason
+    assert "rmse max_drop: lower is better" in improved.notes[0]
+    assert "did you mean max_rise" in improved.notes[0]
+    accuracy = Gate("accuracy", max_rise=0.01, direction="lower")  # an explicit direction wins
+    assert not one(evaluate_gates(model(accuracy), {"accuracy": 0.9}, {"accuracy": 0.8})).ok
+    assert one(evaluate_gates(model(accuracy), {"accuracy": 0.7}, {"accuracy": 0.8})).ok
+    relative = model(Gate("latency_ms", max_rise=0.05, relative=True, direction="lower"))
+    assert one(evaluate_gates(relative, {"latency_ms": 104}, {"latency_ms": 100})).ok
+    slower = one(evaluate_gates(relative, {"latency_ms": 106}, {"latency_ms": 100}))
+    assert not slower.ok and "rose by 6.00%" in slower.reason and "(relative)" in slower.reason
+    assert evaluate_gates(relative, {"latency_ms": 1}, {"latency_ms": 100}).notes == ()
+
+
 def test_direction_defaults_and_override() -> None:
     assert direction_of(Gate("accuracy", min=0.5)) == "higher"
     for name in ("mae", "val_loss", "slices.sex.error_rate", "gaps.sex.accuracy"):
@@ -120,6 +136,12 @@ def test_gate_command_against_stage_and_revision(churn: Project) -> None:  # noq
     code, data = gate_json(churn)
     assert code == 0 and data["ok"] and len(data["gates"]) == 2
     assert data["baseline"] == "prod: no version yet"
+    assert data["notes"] == ["no baseline yet (prod: no version yet): max_drop gates pass"]
+    text = churn.mlgit("gate", "churn")
+    assert text.exit_code == 0 and "2 of 2 gates pass" in text.output
+    assert "no baseline yet" in text.output
+    rows = [ln for ln in text.output.splitlines() if "roc_auc" in ln]
+    assert len(rows) == 2 and "min" in rows[0] and "max_drop" in rows[1]
     churn.mlgit("promote", "churn", "--to", "staging")
     churn.mlgit("promote", "churn", "--to", "prod")
     retrain(churn, 0.82)

@@ -104,6 +104,27 @@ def test_regression_is_inferred_from_a_continuous_label() -> None:
     assert set(result.slices["g"]) == {"mae", "rmse", "r2"}
 
 
+def test_task_option_overrides_the_inferred_task() -> None:
+    frame = pd.DataFrame({"y": [0, 1, 2, 3], "p": [0, 1, 1, 3]})  # few integers: classification
+    assert metrics.evaluate(frame, "y", "p").task == "classification"
+    forced = metrics.evaluate(frame, "y", "p", task="regression")
+    assert forced.task == "regression" and forced.overall["mae"] == 0.25
+    with pytest.raises(Exception, match="--task 'ranking': choose classification or regression"):
+        metrics.evaluate(frame, "y", "p", task="ranking")
+
+
+def test_roc_auc_is_null_on_a_slice_with_one_class() -> None:
+    frame = predictions()
+    frame.loc[frame["sex"] == "F", "label"] = 1
+    result = metrics.evaluate(frame, "label", "pred", "score", ("sex",))
+    assert result.slices["sex"]["roc_auc"]["F"] is None
+    assert result.slices["sex"]["roc_auc"]["M"] is not None
+    assert result.gaps["sex"]["roc_auc"] is None  # one slice with a value: no gap to measure
+    gate = Model("m", gates=(Gate("gaps.sex.roc_auc", max_gap=0.1),))
+    failed = evaluate_gates(gate, result.as_metrics(), None).results[0]
+    assert not failed.ok and failed.reason == "gaps.sex.roc_auc is missing in the current metrics"
+
+
 def test_multiclass_uses_macro_average() -> None:
     frame = pd.DataFrame({"y": ["a", "b", "c", "a"], "p": ["a", "b", "b", "a"]})
     result = metrics.evaluate(frame, "y", "p")

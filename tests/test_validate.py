@@ -347,12 +347,6 @@ def test_path_without_schema(work: Path) -> None:
     assert "p.parquet: not a dataset of mlgit.yaml" in result.stderr and "--schema" in result.stderr
 
 
-def test_dask_engine_is_refused_clearly(work: Path) -> None:
-    pq.write_table(people(), work / "p.parquet")
-    result = bad(work, "p.parquet", "--schema", "schema.yaml", "--engine", "dask")
-    assert "--engine dask" in result.stderr
-
-
 # ---------------------------------------------------------------- in a project: DVC, revisions
 def add_dataset(project: Project, table: pa.Table) -> None:
     (project.root / "data").mkdir(exist_ok=True)

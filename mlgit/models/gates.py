@@ -1,9 +1,12 @@
 """Metric gates: thresholds (`min`, `max`), changes against a baseline (`max_drop`, `max_rise`,
 absolute or `relative`), and fairness gaps between slices (`max_gap`).
 
-A gate kind is one small function in `GATE_KINDS`. `max_drop` and `max_rise` are literal: the
-metric may fall (rise) by at most that much. `direction` (higher/lower is better, defaulting
-from the metric's name) says whether a change is a regression, which the reason spells out.
+A gate kind is one small function in `GATE_KINDS`. `max_drop` and `max_rise` bound how far the
+value may fall (rise) from the baseline, absolutely or `relative` to it; `direction` (higher or
+lower is better, defaulting from the metric's name: `rmse`, `loss`, ... are lower-is-better)
+says whether that move is a regression. Only a regression fails: `max_drop` guards a
+higher-is-better metric, `max_rise` a lower-is-better one, and a move the other way passes as
+"better" (a gate that can never fail gets a note saying so).
 A metric missing on either side fails its gate with the reason; a relative gate without any
 baseline yet (nothing in the stage) passes with a note.
 """
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     import git
 
     from mlgit.config import Config, Gate, Model
+    from mlgit.models.registry import ArtifactState
 
 # A metric named with one of these words is lower-is-better unless the gate says otherwise.
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "mape", "loss", "error", "brier", "fpr", "fnr", "gap")
@@ -88,6 +92,16 @@ def evaluate_gates(
                 base, label = baselines[gate.baseline]
             result = check(gate, float(threshold), current, base, label)
             results.append(result)
+            if kind in BASELINE_KINDS and (kind == "max_drop") != (direction_of(gate) == "higher"):
+                opposite = "max_rise" if kind == "max_drop" else "max_drop"
+                other = "lower" if direction_of(gate) == "higher" else "higher"
+                note = (
+                    f"{gate.metric} {kind}: {direction_of(gate)} is better, so a "
+                    f"{kind.removeprefix('max_')} is an improvement and this gate never fails; "
+                    f"did you mean {opposite}, or `direction: {other}`?"
+                )
+                if note not in notes:
+                    notes.append(note)
             if kind in BASELINE_KINDS and base is None:
                 note = f"no baseline yet ({label or 'none given'}): {kind} gates pass"
                 if note not in notes:
@@ -158,8 +172,8 @@ def _change(kind: str) -> Callable:
         amount = moved / abs(reference) if gate.relative and reference != 0 else moved
         if gate.relative and reference == 0:
             amount = math.inf if moved > 0 else 0.0
-        ok = amount <= threshold
         worse = (value < reference) == (direction_of(gate) == "higher") and value != reference
+        ok = amount <= threshold or not worse  # a gate bounds regressions, never improvements
         verdict = "worse" if worse else "better" if value != reference else "unchanged"
         unit = f"{amount:.2%}" if gate.relative and math.isfinite(amount) else f"{amount:.6g}"
         verb = "fell" if falling else "rose"
@@ -214,16 +228,19 @@ GATE_KINDS: dict[str, Callable] = {
 
 # ---------------------------------------------------------------- gates in a repository
 def baseline_metrics(
-    repo: git.Repo, config: Config, model: Model, spec: str
+    repo: git.Repo, config: Config, model: Model, spec: str, state: ArtifactState | None = None
 ) -> tuple[dict | None, str]:
-    """(metrics, label) of a baseline: a stage -> the version it holds -> the metrics file at
-    that version's commit; or a git revision. (None, label) when the stage holds nothing."""
+    """(metrics, label) of a baseline: a stage -> the version it holds (in `state`, else as the
+    tags say now) -> the metrics file at that version's commit; or a git revision.
+    (None, label) when the stage holds nothing."""
     from mlgit.models import registry
     from mlgit.repo import git as gitx
 
     path = require_metrics_path(config, model)
     if spec in config.stages:
-        holder = registry.read_state(repo).artifact(model.name).stage_holder(spec)
+        if state is None:
+            state = registry.read_state(repo).artifact(model.name)
+        holder = state.stage_holder(spec)
         if holder is None:
             return None, f"{spec}: no version yet"
         label = f"{spec} {holder.version}"
@@ -250,10 +267,11 @@ def run(
     rev: str | None = None,
     baseline: str | None = None,
     override: bool = False,
+    state: ArtifactState | None = None,
 ) -> GateReport:
     """The model's gates on its metrics file (work tree, or at `rev`). Relative gates compare
     with `gate.baseline`, else `baseline`, else the last stage; `override` makes `baseline`
-    win over the gates' own."""
+    win over the gates' own. `state`: the registry state to find stage holders in."""
     path = require_metrics_path(config, model)
     if not model.gates:
         raise MlgitError(
@@ -267,7 +285,7 @@ def run(
         for g in model.gates
         if any(getattr(g, k) is not None for k in BASELINE_KINDS)
     }
-    loaded = {spec: baseline_metrics(repo, config, model, spec) for spec in sorted(specs)}
+    loaded = {spec: baseline_metrics(repo, config, model, spec, state) for spec in sorted(specs)}
     per_gate = {
         g.baseline: loaded[default if override else g.baseline]
         for g in model.gates

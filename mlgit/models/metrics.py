@@ -272,5 +272,6 @@ TASKS = {"classification": _classification, "regression": _regression}
 
 
 def _gap(values: dict[str, float | None]) -> float | None:
+    """max − min over the slices with a value; None under two (a gap gate then fails)."""
     present = [v for v in values.values() if v is not None and math.isfinite(v)]
-    return max(present) - min(present) if len(present) >= 1 else None
+    return max(present) - min(present) if len(present) >= 2 else None

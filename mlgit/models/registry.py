@@ -4,11 +4,16 @@
     churn#prod#7         assign a stage (N = 7)      churn#prod!#8        unassign it
     churn@deprecated#9   deprecate the artifact      models:churn -> models=churn in tags
 
-As in GTO, N counts every counted tag of the artifact (max N + 1), and events are ordered by
-the tagger time. mlgit keeps a stage holding ONE version: an assignment first unassigns the
-previous holder, so GTO's default view (highest active version per stage) and its `--sort
-timestamp` view agree with mlgit's. Tag times of one artifact are made strictly increasing
-(at most a few seconds ahead of the clock in a burst) so time order equals N order for GTO.
+Read as GTO 1.10 reads it (gto/tag.py, gto/base.py, gto/registry.py): N counts per artifact
+over every parseable tag of it, any stage or action, lightweight too (max N + 1); all
+registrations are indexed before any assignment, so an assignment belongs to the version
+registered at its commit; then events count in tagger-time order (seconds; a cancelling event
+wins a tie). A stage may hold several versions (`gto assign` never unassigns); `gto show`
+(default `--sort timestamp`) shows the most recently assigned one, and so does mlgit, whose
+assignments also unassign every other holder so the stage holds one. An artifact is
+deprecated while its latest event is `@deprecated` (a later one revives it). `@created` tags
+parse but make `gto show` crash: mlgit warns about them. Tag times of one artifact are made
+strictly increasing per operation (ahead of the clock only in a burst of operations).
 
 Writes are atomic: every tag of one operation (register + unassign + assign) is created in a
 single `git update-ref --stdin` transaction, guarded by compare-and-swap on
@@ -19,6 +24,7 @@ provenance as JSON (commit, metrics, dataset and model md5s, gates, author, reas
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -26,10 +32,8 @@ import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlgit.errors import MlgitError
 
@@ -74,8 +78,7 @@ MAX_ATTEMPTS = 60
 BUMPS = ("major", "minor", "patch")
 
 
-@dataclass(frozen=True)
-class TagName:
+class TagName(NamedTuple):  # a NamedTuple: made 10,000s of times per `mlgit registry`
     artifact: str  # as in mlgit.yaml: `dir:name`
     action: str
     version: str | None = None
@@ -142,12 +145,15 @@ def validate_stage(stage: str, config: Config) -> None:
         )
 
 
+@functools.lru_cache(maxsize=65536)
 def semver_key(version: str) -> tuple:
     match = VERSION_RE.match(version)
     if not match:
-        return (-1, -1, -1, 0, version)
+        return (-1, -1, -1, 0, ((1, 0, version),))
     major, minor, patch, pre = match.group(1), match.group(2), match.group(3), match.group(4)
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+    # a pre-release sorts before its release; numeric identifiers numerically, below words
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in (pre or "").split("."))
+    return (int(major), int(minor), int(patch), 0 if pre else 1, ids if pre else ())
 
 
 def bump(version: str | None, part: str) -> str:
@@ -162,8 +168,7 @@ def bump(version: str | None, part: str) -> str:
 
 
 # ---------------------------------------------------------------- state from tags
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):  # NamedTuples here: one per tag, built fast
     tag: str
     action: str
     artifact: str
@@ -174,13 +179,13 @@ class Event:
     timestamp: int
     created: str
     author: str
-    message: str  # the whole tag message
+    message: str  # the whole tag message ("" unless the state was read with messages)
 
     @property
     def summary(self) -> str:
         return self.message.split("\n", 1)[0].strip()
 
-    @cached_property
+    @property
     def provenance(self) -> dict | None:
         """The JSON after the summary line, when mlgit wrote the tag."""
         _, _, body = self.message.partition("\n\n")
@@ -191,8 +196,7 @@ class Event:
         return data if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(NamedTuple):
     version: str
     commit: str
     registered: bool  # False: an assignment on a commit without a version (GTO allows it)
@@ -205,7 +209,9 @@ class VersionInfo:
 class ArtifactState:
     name: str
     versions: tuple[VersionInfo, ...] = ()  # highest first
-    stages: dict[str, VersionInfo] = field(default_factory=dict)
+    stages: dict[str, VersionInfo] = field(default_factory=dict)  # what `gto show` shows
+    # every version holding a stage, latest assignment first (`gto assign` never unassigns)
+    assigned: dict[str, tuple[VersionInfo, ...]] = field(default_factory=dict)
     events: tuple[Event, ...] = ()  # oldest first
     deprecated: bool = False
     max_counter: int = 0
@@ -260,14 +266,15 @@ class RegistryState:
         return self.artifacts.get(name) or ArtifactState(name=name)
 
 
-def read_state(repo: git.Repo) -> RegistryState:
-    """The whole registry from ONE `git for-each-ref` pass over all tags."""
+def read_state(repo: git.Repo | Path, messages: bool = False) -> RegistryState:
+    """The whole registry from ONE `git for-each-ref` pass over all tags. The tag messages
+    (provenance) are read only with `messages=True`: the history needs them, nothing else."""
     from mlgit.repo import git as gitx
 
     grouped: dict[str, list[tuple[TagName, gitx.Tag, int]]] = {}
     counters: dict[str, int] = {}
     problems = []
-    for tag in gitx.list_tags(repo):
+    for tag in gitx.list_tags(repo, messages=messages):
         parsed = parse_tag_name(tag.name)
         if parsed is None:
             if looks_like_registry_tag(tag.name):
@@ -281,6 +288,15 @@ def read_state(repo: git.Repo) -> RegistryState:
             continue
         if parsed.counter is not None:  # GTO counts every parseable tag, lightweight too
             counters[parsed.artifact] = max(counters.get(parsed.artifact, 0), parsed.counter)
+        if parsed.action == CREATE:  # GTO parses it without an action and then crashes
+            problems.append(
+                TagProblem(
+                    tag.name,
+                    "GTO has no `@created` event: `gto show` fails with \"'action'\" while "
+                    f"this tag exists; delete it with `git tag -d {shlex.quote(tag.name)}`",
+                )
+            )
+            continue
         if not tag.annotated:
             problems.append(
                 TagProblem(
@@ -290,8 +306,7 @@ def read_state(repo: git.Repo) -> RegistryState:
                 )
             )
             continue
-        stamp = int(datetime.fromisoformat(tag.created).timestamp()) if tag.created else 0
-        grouped.setdefault(parsed.artifact, []).append((parsed, tag, stamp))
+        grouped.setdefault(parsed.artifact, []).append((parsed, tag, tag.timestamp))
     artifacts = {
         name: replace(
             _fold(name, grouped[name]) if name in grouped else ArtifactState(name),
@@ -303,7 +318,10 @@ def read_state(repo: git.Repo) -> RegistryState:
 
 
 def _fold(name: str, items: list) -> ArtifactState:
-    """Replay one artifact's tags in time order (N, then GTO's priorities, break ties)."""
+    """Replay one artifact's tags as GTO does: in tagger-time order, an assignment belongs to
+    the version registered at its commit; a version (a stage of a version, the artifact) is
+    active when its latest event by time is a registration (assignment, anything but a
+    deprecation), a cancelling event winning a same-second tie, as in GTO's stable sorts."""
     items.sort(
         key=lambda it: (
             it[2],
@@ -313,20 +331,28 @@ def _fold(name: str, items: list) -> ArtifactState:
         )
     )
     versions: dict[str, VersionInfo] = {}
-    for parsed, tag, _ in items:
+    direct: dict[str, tuple[int, bool]] = {}  # version -> (time, registered) of its last event
+    for parsed, tag, stamp in items:
+        if parsed.action not in (REGISTER, DEREGISTER):
+            continue
         if parsed.action == REGISTER and parsed.version not in versions:
             versions[parsed.version] = VersionInfo(
                 parsed.version, tag.commit, True, True, tag.created, tag.name
             )
-        elif parsed.action == DEREGISTER and parsed.version in versions:
-            versions[parsed.version] = replace(versions[parsed.version], active=False)
+        last = direct.get(parsed.version)
+        if last is None or stamp > last[0] or (stamp == last[0] and parsed.action == DEREGISTER):
+            direct[parsed.version] = (stamp, parsed.action == REGISTER)
+    for version, (_, registered) in direct.items():
+        if version in versions and not registered:
+            versions[version] = versions[version]._replace(active=False)
     at_commit: dict[str, VersionInfo] = {}
     for info in sorted(versions.values(), key=lambda v: semver_key(v.version)):
         if info.active:
             at_commit[info.commit] = info  # the highest version at a commit wins
-    active: dict[tuple[str, str], int] = {}  # (version, stage) -> order of its last assignment
+    # (version, stage) -> (time, assigned) of its last event, and the order of that event
+    vstage: dict[tuple[str, str], tuple[int, bool, int]] = {}
     events = []
-    deprecated = False
+    last_other, last_deprecation = -1, -1
     for order, (parsed, tag, stamp) in enumerate(items):
         version = parsed.version
         if parsed.action in (ASSIGN, UNASSIGN):
@@ -335,14 +361,13 @@ def _fold(name: str, items: list) -> ArtifactState:
                 info = versions.setdefault(tag.commit, VersionInfo(tag.commit, tag.commit, False))
             version = info.version
             key = (version, parsed.stage)
-            if parsed.action == ASSIGN:
-                active[key] = order
-            else:
-                active.pop(key, None)
-        elif parsed.action == DEPRECATE:
-            deprecated = True
-        elif parsed.action == CREATE:
-            deprecated = False
+            last = vstage.get(key)
+            if last is None or stamp > last[0] or (stamp == last[0] and parsed.action == UNASSIGN):
+                vstage[key] = (stamp, parsed.action == ASSIGN, order)
+        if parsed.action == DEPRECATE:
+            last_deprecation = max(last_deprecation, stamp)
+        else:
+            last_other = max(last_other, stamp)
         events.append(
             Event(
                 tag=tag.name,
@@ -358,18 +383,26 @@ def _fold(name: str, items: list) -> ArtifactState:
                 message=tag.message,
             )
         )
-    holders: dict[str, tuple[int, str]] = {}
-    for (version, stage), order in active.items():
-        if versions[version].active and (stage not in holders or order > holders[stage][0]):
-            holders[stage] = (order, version)
+    # per stage, every version holding it, the most recently assigned first: `gto show`
+    # (its default `--sort timestamp`, one version per stage) shows the first
+    recency: dict[str, list[tuple[int, int, VersionInfo]]] = {}
+    for (version, stage), (stamp, is_assigned, order) in vstage.items():
+        if is_assigned and versions[version].active:
+            recency.setdefault(stage, []).append((stamp, order, versions[version]))
+    assigned = {
+        stage: [info for _, _, info in sorted(held, key=lambda h: h[:2], reverse=True)]
+        for stage, held in recency.items()
+    }
     return ArtifactState(
         name=name,
         versions=tuple(
             sorted(versions.values(), key=lambda v: semver_key(v.version), reverse=True)
         ),
-        stages={stage: versions[v] for stage, (_, v) in sorted(holders.items())},
+        stages={stage: held[0] for stage, held in sorted(assigned.items())},
+        assigned={stage: tuple(held) for stage, held in sorted(assigned.items())},
         events=tuple(events),
-        deprecated=deprecated,
+        # GTO: deprecated while the latest event is a deprecation (a later one revives it)
+        deprecated=last_deprecation > last_other,
         last_timestamp=max((s for _, _, s in items), default=0),
     )
 
@@ -402,10 +435,13 @@ def write_tags(
         state = read_state(repo).artifact(artifact)
         wanted = plan(state)
         name, email, now, tz = gitx.committer_ident(repo)
+        # one second per operation, later than any tag of the artifact: GTO orders by time,
+        # and it indexes registrations before assignments, so the tags of one operation
+        # (register, unassign others, assign) may share it
         stamp = max(now, state.last_timestamp + 1)
         counter = state.max_counter
         creates, names = [], []
-        for offset, new in enumerate(wanted):
+        for new in wanted:
             if new.action != REGISTER:
                 counter += 1
             tag = format_tag(
@@ -425,7 +461,7 @@ def write_tags(
                 "schema_version": 1,
             }
             message = f"{new.summary}\n\n{json.dumps(provenance, sort_keys=True)}"
-            tagger = f"{name} <{email}> {stamp + offset} {tz}"
+            tagger = f"{name} <{email}> {stamp} {tz}"
             creates.append(
                 (f"refs/tags/{tag}", gitx.make_tag_object(repo, tag, new.commit, tagger, message))
             )
@@ -617,8 +653,9 @@ def promote(
     push: str | None = None,
 ) -> RegistryChange:
     """Gates against the version in `stage`, the promotion policy, then the assignment tag
-    (registering HEAD's commit as the next patch version when it has none)."""
-    from mlgit.models import gates as gates_mod
+    (registering HEAD's commit as the next patch version when it has none). When another
+    writer changed the registry meanwhile, policy and gates are judged again on what it
+    wrote, so a gate never passes against a stale baseline."""
     from mlgit.repo import git as gitx
 
     model = _model(config, name)
@@ -640,43 +677,22 @@ def promote(
         commit = info.commit
     else:
         commit = gitx.resolve_rev(repo, "HEAD")
-        info = state.version_at(commit)
     check_ready(repo, config, model, commit)
-    holder = state.stage_holder(stage)
-    if info is not None and holder is not None and holder.version == info.version:
-        raise MlgitError(f"{name} {info.version} is already in {stage}; nothing to promote")
-    refused = []
-    shown = info.version if info else "this commit's new version"
-    for needed in config.promotion_requires.get(stage, ()):
-        if info is None or not state.was_in(info.version, needed):
-            refused.append(
-                f"policy: {stage} requires {needed} first ({config.file}: promotion.requires); "
-                f"{shown} was never in {needed}; run `mlgit promote {name} --to {needed}`"
-            )
-    report = None
-    if model.gates:
-        report = gates_mod.run(repo, config, model, rev=commit, baseline=stage)
-        refused += [
-            f"gate {r.metric} {r.kind}: {r.reason}" for r in report.failed if r.severity != "warn"
-        ]
-    if refused and not force:
-        return RegistryChange(
-            "promote",
-            name,
-            version=info.version if info else None,
-            stage=stage,
-            commit=commit,
-            previous=holder.version if holder else None,
-            refused=tuple(refused),
-            gates=report,
-        )
+    verdict = _judge(repo, config, model, stage, commit, state)
+    if verdict.refused and not force:
+        return verdict.refusal(name, stage, commit)
     facts = provenance(repo, config, model, commit)
-    facts["gates"] = [_gate_json(r) for r in report.results] if report else []
-    facts.update(forced=force, reason=reason, overridden=refused if force else [])
+    judged = [verdict]
     picked: list[str] = []
-    previous: list[str | None] = []
 
     def plan(now: ArtifactState) -> list[NewTag]:
+        if [e.tag for e in now.events] != [e.tag for e in state.events]:
+            judged[0] = _judge(repo, config, model, stage, commit, now)
+            if judged[0].refused and not force:
+                raise _Refused(judged[0])
+        report, refused = judged[0].gates, judged[0].refused
+        facts["gates"] = [_gate_json(r) for r in report.results] if report else []
+        facts.update(forced=force, reason=reason, overridden=list(refused) if force else [])
         tags = []
         current = now.version_at(commit)
         if current is None:
@@ -692,25 +708,83 @@ def promote(
             )
         else:
             new_version = current.version
-        held = now.stage_holder(stage)
-        picked[:], previous[:] = [new_version], [held.version if held else None]
-        tags += _reassign(now, stage, commit, new_version, facts, "promote")
-        return tags
+        picked[:] = [new_version]
+        return tags + _reassign(now, stage, commit, new_version, facts, "promote")
 
-    tags, _ = write_tags(repo, name, plan)
+    try:
+        tags, planned = write_tags(repo, name, plan)
+    except _Refused as refusal:
+        return refusal.verdict.refusal(name, stage, commit)
+    held = planned.stage_holder(stage)
     change = RegistryChange(
         "promote",
         name,
         version=picked[0],
         stage=stage,
         commit=commit,
-        previous=previous[0],
+        previous=held.version if held else None,
         tags=tuple(tags),
-        gates=report,
-        forced=force and bool(refused),
+        gates=judged[0].gates,
+        forced=force and bool(judged[0].refused),
         reason=reason,
     )
     return _push(repo, change, push)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Policy and gates for putting the version at `commit` into a stage."""
+
+    version: str | None  # None: the commit has no version yet (promote registers one)
+    previous: str | None
+    refused: tuple[str, ...]
+    gates: GateReport | None
+
+    def refusal(self, name: str, stage: str, commit: str) -> RegistryChange:
+        return RegistryChange(
+            "promote",
+            name,
+            version=self.version,
+            stage=stage,
+            commit=commit,
+            previous=self.previous,
+            refused=self.refused,
+            gates=self.gates,
+        )
+
+
+class _Refused(Exception):
+    def __init__(self, verdict: _Verdict) -> None:
+        super().__init__("refused")
+        self.verdict = verdict
+
+
+def _judge(
+    repo: git.Repo, config: Config, model: Model, stage: str, commit: str, state: ArtifactState
+) -> _Verdict:
+    from mlgit.models import gates as gates_mod
+
+    info = state.version_at(commit)
+    holder = state.stage_holder(stage)
+    if info is not None and holder is not None and holder.version == info.version:
+        raise MlgitError(f"{model.name} {info.version} is already in {stage}; nothing to promote")
+    refused = []
+    shown = info.version if info else "this commit's new version"
+    for needed in config.promotion_requires.get(stage, ()):
+        if info is None or not state.was_in(info.version, needed):
+            refused.append(
+                f"policy: {stage} requires {needed} first ({config.file}: promotion.requires); "
+                f"{shown} was never in {needed}; run `mlgit promote {model.name} --to {needed}`"
+            )
+    report = None
+    if model.gates:
+        report = gates_mod.run(repo, config, model, rev=commit, baseline=stage, state=state)
+        refused += [
+            f"gate {r.metric} {r.kind}: {r.reason}" for r in report.failed if r.severity != "warn"
+        ]
+    return _Verdict(
+        info.version if info else None, holder.version if holder else None, tuple(refused), report
+    )
 
 
 def _reassign(
@@ -719,18 +793,20 @@ def _reassign(
     """Unassign whatever the stage holds, then assign `version`: one version per stage."""
     tags = []
     held = state.stage_holder(stage)
-    if held is not None and held.version != version:
+    for other in state.assigned.get(stage, ()):  # GTO lets a stage hold several; leave one
+        if other.version == version:
+            continue
         tags.append(
             NewTag(
                 UNASSIGN,
-                held.commit,
-                f"mlgit: {why}: unassign {stage} from {state.name} {held.version}",
+                other.commit,
+                f"mlgit: {why}: unassign {stage} from {state.name} {other.version}",
                 {
                     **facts,
                     "action": UNASSIGN,
-                    "version": held.version,
+                    "version": other.version,
                     "stage": stage,
-                    "commit": held.commit,
+                    "commit": other.commit,
                     "replaced_by": version,
                 },
                 stage=stage,
@@ -828,7 +904,7 @@ def unassign(
     reason: str | None = None,
     push: str | None = None,
 ) -> RegistryChange:
-    """GTO's `name#stage!#N`: the stage holds nothing afterwards."""
+    """GTO's `name#stage!#N` for every version in the stage: it holds nothing afterwards."""
     from mlgit.repo import git as gitx
 
     _model(config, name)
@@ -837,26 +913,26 @@ def unassign(
     held: list[VersionInfo] = []
 
     def plan(state: ArtifactState) -> list[NewTag]:
-        holder = state.stage_holder(stage)
-        if holder is None:
+        holders = state.assigned.get(stage, ())
+        if not holders:
             raise MlgitError(f"{name}: {stage} holds no version; nothing to unassign")
-        held[:] = [holder]
-        facts = {
-            "artifact": name,
-            "action": UNASSIGN,
-            "version": holder.version,
-            "stage": stage,
-            "commit": holder.commit,
-            "reason": reason,
-        }
+        held[:] = list(holders)
         return [
             NewTag(
                 UNASSIGN,
                 holder.commit,
                 f"mlgit: unassign {stage} from {name} {holder.version}",
-                facts,
+                {
+                    "artifact": name,
+                    "action": UNASSIGN,
+                    "version": holder.version,
+                    "stage": stage,
+                    "commit": holder.commit,
+                    "reason": reason,
+                },
                 stage=stage,
             )
+            for holder in holders
         ]
 
     tags, _ = write_tags(repo, name, plan)
@@ -875,23 +951,27 @@ def unassign(
 def deprecate(
     repo: git.Repo, config: Config, name: str, reason: str | None = None, push: str | None = None
 ) -> RegistryChange:
-    """GTO's `name@deprecated#N` on HEAD: the model is retired (its history stays)."""
+    """GTO's `name@deprecated#N`, on the commit of the artifact's latest event as `gto
+    deprecate` does: the model is retired, its history stays; a later registration or
+    assignment revives it (GTO's rule)."""
     from mlgit.repo import git as gitx
 
     _model(config, name)
     gitx.require_identity(repo)
-    commit = gitx.resolve_rev(repo, "HEAD")
+    where: list[str] = []
 
     def plan(state: ArtifactState) -> list[NewTag]:
         if not state.events:
             raise MlgitError(f"{name} has no registry tags yet; nothing to deprecate")
         if state.deprecated:
             raise MlgitError(f"{name} is already deprecated")
-        facts = {"artifact": name, "action": DEPRECATE, "commit": commit, "reason": reason}
-        return [NewTag(DEPRECATE, commit, f"mlgit: deprecate {name}", facts)]
+        latest = state.events[-1]
+        where[:] = [latest.commit]
+        facts = {"artifact": name, "action": DEPRECATE, "commit": latest.commit, "reason": reason}
+        return [NewTag(DEPRECATE, latest.commit, f"mlgit: deprecate {name}", facts)]
 
     tags, _ = write_tags(repo, name, plan)
-    change = RegistryChange("deprecate", name, commit=commit, tags=tuple(tags), reason=reason)
+    change = RegistryChange("deprecate", name, commit=where[0], tags=tuple(tags), reason=reason)
     return _push(repo, change, push)
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mlgit.errors import MlgitError
 
@@ -135,48 +134,65 @@ def default_branch(repo: git.Repo) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(NamedTuple):  # a NamedTuple: one per tag, 10,000s per `mlgit registry`
     name: str
     commit: str
     annotated: bool
-    message: str
+    message: str  # "" for lightweight tags, and when not asked for
     tagger: str
     created: str  # ISO 8601 from git, "" for lightweight tags
+    timestamp: int  # the tagger time (unix seconds), 0 for lightweight tags
 
 
-_TAG_FORMAT = "%00".join(
-    [
-        "%(refname:strip=2)",
-        "%(objecttype)",
-        "%(*objectname)",
-        "%(objectname)",
-        "%(taggername) %(taggeremail)",
-        "%(taggerdate:iso-strict)",
-        "%(contents)",
-    ]
-)
+_TAG_FIELDS = [
+    "%(refname:strip=2)",
+    "%(objecttype)",
+    "%(*objectname)",
+    "%(objectname)",
+    "%(taggerdate:iso-strict)",
+    "%(taggerdate:unix)",
+]
+_MESSAGE_FIELDS = ["%(taggername) %(taggeremail)", "%(contents)"]
 
 
-def list_tags(repo: git.Repo, pattern: str | None = None) -> list[Tag]:
-    """All tags (or those matching a fnmatch `pattern`) in one `git for-each-ref` pass."""
-    args = ["--format", _TAG_FORMAT + "%00%00"]
+def list_tags(
+    repo: git.Repo | Path, pattern: str | None = None, messages: bool = True
+) -> list[Tag]:
+    """All tags (or those matching a fnmatch `pattern`) in one `git for-each-ref` pass.
+
+    `repo` may be a work tree path: reading tags needs no GitPython (`mlgit registry` starts
+    faster without importing it). `messages=False` leaves messages and taggers out."""
+    root = repo if isinstance(repo, Path) else Path(repo.working_dir)
+    fields = _TAG_FIELDS + (_MESSAGE_FIELDS if messages else [])
     refs = f"refs/tags/{pattern}" if pattern else "refs/tags"
-    out = repo.git.for_each_ref(*args, refs, strip_newline_in_stdout=False)
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    proc = subprocess.run(
+        ["git", "for-each-ref", "--format", "%00".join(fields) + "%00%00", refs],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip()
+        raise MlgitError(f"git could not list the tags of {root}: {reason}")
+    out = proc.stdout.decode("utf-8", "replace")
     tags = []
     for record in out.split("\x00\x00\n"):
         if not record.strip("\n"):
             continue
-        name, objtype, peeled, obj, tagger, date, message = record.split("\x00", 6)
+        name, objtype, peeled, obj, date, unix, *rest = record.split("\x00", 7)
         annotated = objtype == "tag"
+        tagger, message = rest if annotated and rest else ("", "")
         tags.append(
             Tag(
                 name=name,
                 commit=peeled if annotated else obj,
                 annotated=annotated,
-                message=message if annotated else "",
-                tagger=tagger.strip() if annotated else "",
+                message=message,
+                tagger=tagger.strip(),
                 created=date,
+                timestamp=int(unix) if unix else 0,
             )
         )
     return tags

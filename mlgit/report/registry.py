@@ -13,13 +13,18 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------- mlgit registry
-def _model_json(art: ArtifactState, history: bool) -> dict:
+def _model_json(art: ArtifactState, versions: bool, history: bool) -> dict:
+    """One model; its versions listed when asked for (`mlgit registry MODEL`, `--history`),
+    as `gto show` lists them only for one artifact: the overview stays small at 10,000 tags."""
     latest = art.latest
-    data = {
+    data: dict = {
         "latest": latest.version if latest else None,
         "deprecated": art.deprecated,
         "stages": {stage: info.version for stage, info in art.stages.items()},
-        "versions": [
+        "version_count": sum(1 for v in art.versions if v.registered and v.active),
+    }
+    if versions:
+        data["versions"] = [
             {
                 "version": v.version,
                 "commit": v.commit,
@@ -30,8 +35,7 @@ def _model_json(art: ArtifactState, history: bool) -> dict:
                 "stages": sorted(s for s, held in art.stages.items() if held.version == v.version),
             }
             for v in art.versions
-        ],
-    }
+        ]
     if history:
         data["history"] = [_event_json(e) for e in art.events]
     return data
@@ -110,7 +114,10 @@ def state_report(state: RegistryState, model: str | None, history: bool) -> Repo
         data={
             "schema_version": 1,
             "kind": "registry",
-            "models": {name: _model_json(art, history) for name, art in artifacts.items()},
+            "models": {
+                name: _model_json(art, model is not None or history, history)
+                for name, art in artifacts.items()
+            },
             "warnings": [{"tag": p.tag, "problem": p.problem} for p in state.problems],
         },
     )
