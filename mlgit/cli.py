@@ -33,26 +33,31 @@ class _Group(click.Group):
             formatter.write_dl(rows)
 
 
-def report_options(*formats: str) -> Callable:
+def report_options(
+    *formats: str,
+    output_help: str = "Write the report to FILE (atomically) instead of stdout.",
+    format_help: str = "Report format.",
+) -> Callable:
     """`--format` and `-o/--output`, the same on every command that reports."""
 
     def decorate(func: Callable) -> Callable:
-        func = click.option(
-            "-o",
-            "--output",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the report to FILE (atomically) instead of stdout.",
-        )(func)
+        func = output_option(output_help)(func)
         return click.option(
             "--format",
             "fmt",
             type=click.Choice(formats),
             default=formats[0],
             show_default=True,
-            help="Report format.",
+            help=format_help,
         )(func)
 
     return decorate
+
+
+def output_option(help_text: str) -> Callable:
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help=help_text
+    )
 
 
 def finish(report: Any, fmt: str, output: Path | None) -> None:
@@ -149,12 +154,7 @@ def schema() -> None:
 
 @schema.command("infer")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the schema to FILE (atomically) instead of stdout.",
-)
+@output_option("Write the schema to FILE (atomically) instead of stdout.")
 @click.option(
     "--enum-limit",
     type=click.IntRange(0),
@@ -256,19 +256,12 @@ def validate(
 @cli.command()
 @click.argument("target", metavar="NAME|PATH")
 @click.option("--rev", help="Profile the DVC-tracked data as it was at this git revision.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Profile file to write (default: the dataset's `reference:` in mlgit.yaml).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Format of the summary printed (json prints the profile itself).",
+@report_options(
+    "text",
+    "json",
+    "markdown",
+    output_help="Profile file to write (default: the dataset's `reference:` in mlgit.yaml).",
+    format_help="Format of the summary printed (json prints the profile itself).",
 )
 def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None:
     """Write a mergeable reference profile of a dataset (for `mlgit drift`)."""
@@ -428,19 +421,12 @@ def _finish_change(change: Any, fmt: str, output: Path | None) -> None:
 @click.option(
     "--task", type=click.Choice(["classification", "regression"]), help="Default: from the label."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the metrics file (DVC metrics JSON) here, e.g. metrics.json.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="What to print.",
+@report_options(
+    "text",
+    "json",
+    "markdown",
+    output_help="Write the metrics file (DVC metrics JSON) here, e.g. metrics.json.",
+    format_help="What to print.",
 )
 def evaluate(
     predictions: Path,
