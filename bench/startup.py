@@ -15,18 +15,22 @@ import time
 from pathlib import Path
 
 
-def best_of(command: list[str], runs: int) -> float:
+def best_of(commands: list[list[str]], runs: int) -> list[float]:
+    """The fastest of `runs` whole processes per command, run in turns (A, B, C, A, B, C, ...)
+    so that a slow moment of the machine does not land on one command only."""
     # As on a user's machine: bytecode caches are written and used (a sandbox may disable them,
     # and recompiling every module on each start would measure the compiler, not the tool).
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    times = []
-    subprocess.run(command, check=True, capture_output=True, env=env)  # writes the caches
-    for _ in range(runs):
-        start = time.perf_counter()
+    for command in commands:  # writes the caches
         subprocess.run(command, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    best = [float("inf")] * len(commands)
+    for _ in range(runs):
+        for i, command in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
 def executable(name: str) -> str:
@@ -41,9 +45,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
     runs = parser.parse_args().runs
-    floor = best_of([sys.executable, "-c", "pass"], runs)
-    mlgit = best_of([executable("mlgit"), "--help"], runs)
-    dvc = best_of([executable("dvc"), "--version"], runs)
+    floor, mlgit, dvc = best_of(
+        [
+            [sys.executable, "-c", "pass"],
+            [executable("mlgit"), "--help"],
+            [executable("dvc"), "--version"],
+        ],
+        runs,
+    )
     print(f"best of {runs} runs, whole processes")
     print(f"{'command':<22}{'seconds':>10}{'vs python -c pass':>20}")
     for name, seconds in (

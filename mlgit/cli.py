@@ -7,13 +7,25 @@ commands so that `mlgit --help` and the pre-commit hooks start fast.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlgit import __version__
 from mlgit.errors import EXIT_CHECK_FAILED, error_handler
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class _Path:
+    """click's `path_type` that makes a pathlib.Path only when a path is given on the command
+    line: `mlgit --help` and the hooks start without importing pathlib."""
+
+    def __new__(cls, value: str) -> Path:  # type: ignore[misc]
+        from pathlib import Path
+
+        return Path(value)
 
 
 class _Group(click.Group):
@@ -56,7 +68,7 @@ def report_options(
 
 def output_option(help_text: str) -> Callable:
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help=help_text
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=_Path), help=help_text
     )
 
 
@@ -92,6 +104,8 @@ def cli(debug: bool) -> None:
 )
 def init(force: bool, providers: str) -> None:
     """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
+    import os
+
     from mlgit.errors import MlgitError
     from mlgit.init import init as run_init
 
@@ -99,7 +113,7 @@ def init(force: bool, providers: str) -> None:
     bad = [p for p in chosen if p not in ("github", "gitlab")]
     if bad or not chosen:
         raise MlgitError(f"--ci {providers!r}: choose github, gitlab or github,gitlab")
-    result = run_init(Path.cwd(), force, chosen)
+    result = run_init(_Path(os.getcwd()), force, chosen)
     for item in result.created:
         click.echo(f"created  {item}")
     for item in result.kept:
@@ -116,7 +130,7 @@ def init(force: bool, providers: str) -> None:
 
 
 @cli.command("check-config")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=_Path))
 def check_config(file: Path | None) -> None:
     """Validate mlgit.yaml (and the files it names), reporting every error with its place."""
     from mlgit import config
@@ -132,7 +146,7 @@ def check_config(file: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=_Path))
 @click.option("--name", help="Dataset name in mlgit.yaml (default: from the file name).")
 def track(path: Path, name: str | None) -> None:
     """`dvc add` a file or directory and register it as a dataset in mlgit.yaml."""
@@ -153,7 +167,7 @@ def schema() -> None:
 
 
 @schema.command("infer")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=_Path))
 @output_option("Write the schema to FILE (atomically) instead of stdout.")
 @click.option(
     "--enum-limit",
@@ -181,7 +195,7 @@ def schema_infer(path: Path, output: Path | None, enum_limit: int) -> None:
 @click.option(
     "--schema",
     "schema_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=_Path),
     help="Check against this schema file instead of the one in mlgit.yaml.",
 )
 @click.option("--rev", help="Validate the data as tracked at this git revision (read via DVC).")
@@ -284,19 +298,19 @@ def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None
 
 @cli.command()
 @click.argument("name", metavar="NAME")
-@click.option("--data", type=click.Path(path_type=Path), help="Current data: a file or directory.")
+@click.option("--data", type=click.Path(path_type=_Path), help="Current data: a file or directory.")
 @click.option("--rev", help="Current data: the dataset at this git revision.")
 @click.option(
     "--reference",
     "reference_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=_Path),
     help="Reference profile (default: the dataset's `reference:` in mlgit.yaml).",
 )
 @click.option("--base-rev", help="Reference: profile the dataset as it was at this revision.")
 @click.option(
     "--plots",
     "plots_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, path_type=_Path),
     help="Write PNG plots (summary + one per drifted column) into DIR.",
 )
 @report_options("text", "json", "markdown")
@@ -329,20 +343,20 @@ def drift(
     if plots_dir is not None:
         from mlgit.report.plots import drift_plots
 
-        base = (output.parent if output else Path.cwd()).resolve()
+        base = (output.parent if output else _Path(os.getcwd())).resolve()
         images = tuple(
-            (caption, Path(os.path.relpath(file.resolve(), base)).as_posix())
+            (caption, _Path(os.path.relpath(file.resolve(), base)).as_posix())
             for caption, file in drift_plots(result, plots_dir)
         )
     finish(build(result, images), fmt, output)
 
 
 @cli.command()
-@click.option("--data", type=click.Path(path_type=Path), help="A production data sample.")
+@click.option("--data", type=click.Path(path_type=_Path), help="A production data sample.")
 @click.option(
     "--metrics",
     "metrics_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=_Path),
     help="Production metrics (JSON/YAML) to check against the model's gates.",
 )
 @click.option("--model", "model_name", help="The model (default: monitor.model or the only one).")
@@ -409,7 +423,7 @@ def _finish_change(change: Any, fmt: str, output: Path | None) -> None:
 @click.option(
     "--predictions",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=_Path),
     help="Table of predictions (.csv, .parquet, .jsonl).",
 )
 @click.option("--label", required=True, help="Column with the true label / target.")
@@ -600,6 +614,8 @@ def unassign(
 @report_options("text", "json", "markdown")
 def registry_command(model: str | None, history: bool, fmt: str, output: Path | None) -> None:
     """Models, versions and stages, read from git tags (GTO-compatible)."""
+    import os
+
     from mlgit.errors import MlgitError
     from mlgit.models import registry
     from mlgit.repo import git as gitx
@@ -610,14 +626,14 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
         registry.validate_artifact(model)
     root = gitx.find_root()
     if root is None:  # reading tags needs no GitPython: the path is enough (faster start)
-        raise MlgitError(f"{Path.cwd()} is not inside a git repository; run `mlgit init` first")
+        raise MlgitError(f"{os.getcwd()} is not inside a git repository; run `mlgit init` first")
     state = registry.read_state(root, messages=history)
     emit(state_report(state, model, history), fmt, output)
 
 
 # ---------------------------------------------------------------- demo
 @cli.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=_Path))
 def demo(directory: Path | None) -> None:
     """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
     from mlgit.demo import run
