@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -124,14 +125,22 @@ def test_init_in_unwritable_directory(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
+    immutable = False
     try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("running as root: permissions do not stop writes")
+        if os.access(locked, os.W_OK):  # root ignores permissions, not the immutable flag
+            immutable = (
+                shutil.which("chattr") is not None
+                and sh(tmp_path, "chattr", "+i", str(locked), check=False).returncode == 0
+            )
+            if not immutable:
+                pytest.skip("running as root without chattr: nothing stops writes")
         result = run(locked, "init")
         assert result.exit_code == 2
         assert "not writable" in result.stderr
         assert list(locked.iterdir()) == []
     finally:
+        if immutable:
+            sh(tmp_path, "chattr", "-i", str(locked))
         locked.chmod(0o755)
 
 
