@@ -12,6 +12,8 @@ def render(report: Report, color: bool = False) -> str:
     for table in report.tables:
         if table.title:
             lines += [f"**{table.title}**", ""]
+        if not table.rows:  # the title says it all (e.g. "35 of 35 checks passed")
+            continue
         columns = ([""] if table.status else []) + list(table.columns)
         lines.append("| " + " | ".join(columns) + " |")
         lines.append("|" + "---|" * len(columns))

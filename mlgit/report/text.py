@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 from mlgit.report import FAIL, OK, SKIP, WARN, Report
 
@@ -19,7 +20,7 @@ def render(report: Report, color: bool) -> str:
         file=buffer,
         force_terminal=color,
         no_color=not color,
-        width=120,
+        width=shutil.get_terminal_size((120, 24)).columns if color else 120,  # 120 in logs
         highlight=False,
         soft_wrap=False,
     )

@@ -1,0 +1,34 @@
+"""The reporters lay out any command's Report the same way."""
+
+from __future__ import annotations
+
+from mlgit.report import FAIL, Report, Table, markdown, text
+
+
+def report() -> Report:
+    return Report(
+        command="validate",
+        title="mlgit validate",
+        status=FAIL,
+        summary="2 checks: 1 failed",
+        tables=(
+            Table("train (35 of 35 checks passed)", ("check", "column"), ()),
+            Table("test", ("check", "column"), (("unique", "id|key"),), (FAIL,)),
+        ),
+        notes=("a note",),
+    )
+
+
+def test_markdown_keeps_the_title_of_an_empty_table_but_no_empty_header() -> None:
+    out = markdown.render(report())
+    assert "**train (35 of 35 checks passed)**" in out
+    assert out.count("| check | column |") == 1  # only the table with rows has a header
+    assert "| ❌ | unique | id\\|key |" in out  # pipes in cells are escaped
+    assert out.rstrip().endswith("> a note")
+
+
+def test_text_without_a_terminal_is_plain_and_120_wide() -> None:
+    out = text.render(report(), color=False)
+    assert "\x1b[" not in out
+    assert "✗ mlgit validate: 2 checks: 1 failed" in out
+    assert max(len(line) for line in out.splitlines()) <= 120
