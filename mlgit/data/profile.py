@@ -106,6 +106,24 @@ def _numbers(array: pa.Array) -> np.ndarray:
     return np.where(bits[array.offset : array.offset + len(array)].astype(bool), values, np.nan)
 
 
+def _sum_by_value(chunks: list[tuple[pa.Array, pa.Array]]) -> tuple[pa.Array, pa.Array]:
+    """(distinct values, summed counts) of (value, count) chunks whose values repeat.
+
+    A dictionary encoding and a weighted bincount, not `Table.group_by`: that one loads
+    pyarrow's query engine, which imports pandas (~0.3 s of a 1 s profile)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pa.concat_arrays([v for v, _ in chunks]))
+    codes = _numbers(encoded.indices).astype(np.int64)
+    weights = _numbers(pa.concat_arrays([c for _, c in chunks]))  # counts < 2**53: exact
+    sums = np.bincount(codes, weights=weights, minlength=len(encoded.dictionary))
+    sums = np.ascontiguousarray(sums.round().astype(np.int64))
+    summed = pa.Array.from_buffers(pa.int64(), len(sums), [None, pa.py_buffer(sums)])
+    return encoded.dictionary, summed
+
+
 # ---------------------------------------------------------------- the log-bucket sketch
 def _ceil_shift(keys: np.ndarray, shift: int) -> np.ndarray:
     """ceil(keys / 2**shift) for int64 keys."""
@@ -612,14 +630,7 @@ class CategoricalState:
         import pyarrow.compute as pc
 
         if len(self.chunks) > 1:
-            table = pa.table(
-                {
-                    "value": pa.concat_arrays([v for v, _ in self.chunks]),
-                    "count": pa.concat_arrays([c for _, c in self.chunks]),
-                }
-            ).group_by("value", use_threads=False)
-            summed = table.aggregate([("count", "sum")])
-            self.chunks = [(summed["value"].combine_chunks(), summed["count_sum"].combine_chunks())]
+            self.chunks = [_sum_by_value(self.chunks)]
         values, counts = self.chunks[0] if self.chunks else (pa.array([], pa.string()), None)
         self.entries = len(values)
         if self.entries <= 2 * MAX_TRACKED:
