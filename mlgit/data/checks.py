@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgit.data.arrays import as_numpy, decoded, from_int64s, int64s
 from mlgit.data.schema import Expectation, Field, TableSchema
 from mlgit.errors import MlgitError
 
@@ -228,12 +229,12 @@ class _KeyStore:
         import pyarrow.compute as pc
 
         for column in self.columns:
-            values = _decoded(batch.column(column))  # dictionaries differ from batch to batch
+            values = decoded(batch.column(column))  # dictionaries differ from batch to batch
             self.chunks[column].append(values.filter(keep) if keep is not None else values)
         if keep is None:
             self.rows.append((first_row, batch.num_rows))
         else:
-            self.rows.append(first_row + _int64s(pc.indices_nonzero(keep)))
+            self.rows.append(first_row + int64s(pc.indices_nonzero(keep)))
 
     def row_numbers(self) -> np.ndarray:
         import numpy as np
@@ -304,7 +305,7 @@ class _KeyStore:
         import pyarrow.compute as pc
 
         chunks = self.chunks[self.columns[0]]
-        ordered = np.concatenate([_int64s(c) for c in chunks])
+        ordered = np.concatenate([int64s(c) for c in chunks])
         if _in_order(ordered):  # equal keys are neighbours in row order: no sort, no 2nd pass
             return self._neighbour_duplicates(ordered)
         ordered.sort()
@@ -312,10 +313,10 @@ class _KeyStore:
         del ordered
         if not len(repeated):
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        value_set = _arrow_int64s(repeated)
+        value_set = from_int64s(repeated)
         rows, positions, offset = [], [], 0
         for chunk, kept in zip(chunks, self.rows, strict=True):
-            where = _int64s(pc.indices_nonzero(pc.is_in(chunk.cast(pa.int64()), value_set)))
+            where = int64s(pc.indices_nonzero(pc.is_in(chunk.cast(pa.int64()), value_set)))
             positions.append(where + offset)
             rows.append(where + kept[0] if isinstance(kept, tuple) else kept[where])
             offset += len(chunk)
@@ -345,7 +346,7 @@ class _KeyStore:
 
         if self._plain_integers():
             chunks = self.chunks[self.columns[0]]
-            ordered = np.concatenate([_int64s(c) for c in chunks])
+            ordered = np.concatenate([int64s(c) for c in chunks])
             _sort(ordered)
             return int(len(ordered) and 1 + np.count_nonzero(ordered[1:] != ordered[:-1]))
         order, same = self.groups()
@@ -356,42 +357,11 @@ class _KeyStore:
 
         if not len(positions):
             return []
-        where = _arrow_int64s(positions)
+        where = from_int64s(positions)
         taken = [pa.chunked_array(self.chunks[c]).take(where).to_pylist() for c in self.columns]
         if len(self.columns) == 1:
             return taken[0]
         return [dict(zip(self.columns, values, strict=True)) for values in zip(*taken, strict=True)]
-
-
-def _int64s(values: pa.Array) -> np.ndarray:
-    """`values` as int64 numpy, nulls read as 0 (see _numpy)."""
-    return _numpy(values, "int64")
-
-
-def _numpy(values: pa.Array, dtype: str) -> np.ndarray:
-    """`values` cast to int64 or float64 as numpy, nulls read as 0, straight from the Arrow
-    buffer: Array.to_numpy imports pandas (~0.3 s) on the way."""
-    import numpy as np
-    import pyarrow as pa
-
-    values = values.cast(pa.int64() if dtype == "int64" else pa.float64())
-    data = values.buffers()[1]
-    if not len(values) or data is None:
-        return np.zeros(len(values), dtype=dtype)
-    out = np.frombuffer(data, dtype=dtype, count=len(values), offset=values.offset * 8)
-    if values.null_count:
-        out = out.copy()  # the bytes under a null are unspecified
-        out[_int64s(values.is_null()).astype(bool)] = 0
-    return out
-
-
-def _arrow_int64s(values: np.ndarray) -> pa.Array:
-    """A numpy integer array as Arrow int64, from its buffer (pa.array imports pandas)."""
-    import numpy as np
-    import pyarrow as pa
-
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def _in_order(values: np.ndarray) -> bool:
@@ -419,20 +389,20 @@ def _int_keys(chunks: list[pa.Array]) -> list[np.ndarray]:
     values = pa.chunked_array(chunks).combine_chunks()
     if t.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    nulls = _int64s(values.is_null())
+    nulls = int64s(values.is_null())
     flags = [nulls] if values.null_count else []  # a null flag only where there are nulls
     if t.is_integer(values.type) or t.is_boolean(values.type) or t.is_temporal(values.type):
         if t.is_uint64(values.type):
             values = values.cast(pa.float64())
         else:
-            return [*flags, _int64s(values)]
+            return [*flags, int64s(values)]
     if t.is_floating(values.type) or t.is_decimal(values.type):
-        floats = _numpy(values, "float64")
+        floats = as_numpy(values, "float64")
         floats = np.where(floats == 0.0, 0.0, floats)  # -0.0 equals 0.0
         floats = np.where(np.isnan(floats), np.nan, floats)  # one NaN bit pattern
         return [*flags, floats.view(np.int64)]
     codes = pc.dictionary_encode(values, null_encoding="encode").indices
-    return [_int64s(codes)]
+    return [int64s(codes)]
 
 
 class UniqueCheck(Check):
@@ -663,7 +633,7 @@ class UniqueFraction(AggregateCheck):
 
 
 def _floats(column: pa.Array) -> np.ndarray:
-    return _numpy(_decoded(column).drop_null(), "float64")
+    return as_numpy(decoded(column).drop_null(), "float64")
 
 
 class ColumnsCheck(Check):
@@ -740,14 +710,6 @@ def _per_value(column: pa.Array, rule: Callable[[pa.Array], pa.Array]) -> pa.Arr
     if t.is_dictionary(column.type):
         return rule(column.dictionary).take(column.indices)
     return rule(column)
-
-
-def _decoded(column: pa.Array) -> pa.Array:
-    import pyarrow.types as t
-
-    if t.is_dictionary(column.type):
-        return column.cast(column.type.value_type)
-    return column
 
 
 def _fits_after(values: pa.Array, converted: pa.Array) -> pa.Array:

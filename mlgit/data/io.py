@@ -144,12 +144,7 @@ def scan(
     null_values: list[str] | None = None,
 ) -> A:
     """Feed every batch of `source` to accumulators and return their merged state."""
-    accumulator = new_accumulator()
-    first_row = 0
-    for batch in iter_batches(source, columns, BATCH_ROWS, column_types, null_values):
-        accumulator.update(batch, first_row)
-        first_row += batch.num_rows
-    return accumulator
+    return scan_until(source, new_accumulator, columns, column_types, null_values)[0]
 
 
 def scan_until(

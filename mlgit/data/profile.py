@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgit.data.arrays import decoded, from_int64s, int64s, numbers
 from mlgit.data.io import Source
 from mlgit.errors import MlgitError
 
@@ -86,26 +87,6 @@ def column_kind(dtype: pa.DataType) -> str:
     return OTHER
 
 
-def _numbers(array: pa.Array) -> np.ndarray:
-    """float64 values of a numeric/temporal column; nulls become NaN.
-
-    Read straight from the Arrow buffers: `Array.to_numpy` imports pandas (~0.2 s)."""
-    import numpy as np
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    if pa.types.is_temporal(array.type):
-        array = array.cast(pa.int64() if array.type.bit_width == 64 else pa.int32())
-    array = array.cast(pa.float64(), safe=False)  # ints beyond 2**53 round, as in numpy
-    validity, data = array.buffers()[:2]
-    values = np.frombuffer(data, dtype=np.float64, count=len(array), offset=array.offset * 8)
-    if array.null_count == 0:
-        return values
-    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-    return np.where(bits[array.offset : array.offset + len(array)].astype(bool), values, np.nan)
-
-
 def _sum_by_value(chunks: list[tuple[pa.Array, pa.Array]]) -> tuple[pa.Array, pa.Array]:
     """(distinct values, summed counts) of (value, count) chunks whose values repeat.
 
@@ -116,12 +97,10 @@ def _sum_by_value(chunks: list[tuple[pa.Array, pa.Array]]) -> tuple[pa.Array, pa
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(pa.concat_arrays([v for v, _ in chunks]))
-    codes = _numbers(encoded.indices).astype(np.int64)
-    weights = _numbers(pa.concat_arrays([c for _, c in chunks]))  # counts < 2**53: exact
+    codes = int64s(encoded.indices)
+    weights = numbers(pa.concat_arrays([c for _, c in chunks]))  # counts < 2**53: exact
     sums = np.bincount(codes, weights=weights, minlength=len(encoded.dictionary))
-    sums = np.ascontiguousarray(sums.round().astype(np.int64))
-    summed = pa.Array.from_buffers(pa.int64(), len(sums), [None, pa.py_buffer(sums)])
-    return encoded.dictionary, summed
+    return encoded.dictionary, from_int64s(sums.round())
 
 
 # ---------------------------------------------------------------- the log-bucket sketch
@@ -458,7 +437,7 @@ class NumericState:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = _decoded(array)
+        array = decoded(array)
         self.count += len(array)
         if pa.types.is_integer(array.type):
             # integers repeat: one (value, count) pair per distinct value is all the work needs
@@ -466,11 +445,11 @@ class NumericState:
             values, counts = found.field("values"), found.field("counts")
             if self.distinct is not None:
                 self.distinct.add_distinct(values)
-            x, weights = _numbers(values), _numbers(counts).astype(np.int64)
+            x, weights = numbers(values), numbers(counts).astype(np.int64)
             n = int(weights.sum())
             self.null_count += array.null_count
         else:
-            x = _numbers(array)
+            x = numbers(array)
             x = x[np.isfinite(x)]
             weights, n = None, x.size
             self.null_count += len(array) - n
@@ -598,7 +577,7 @@ class CategoricalState:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = _decoded(array)
+        array = decoded(array)
         self.count += len(array)
         self.null_count += array.null_count
         found = pc.value_counts(array.drop_null())
@@ -711,12 +690,6 @@ class CategoricalState:
         if "distinct_sketch" in data:
             new.distinct = DistinctSketch.from_list(data["distinct_sketch"])
         return new
-
-
-def _decoded(array: pa.Array) -> pa.Array:
-    import pyarrow as pa
-
-    return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
 
 
 def _counts_distinct(dtype: pa.DataType) -> bool:
