@@ -925,8 +925,7 @@ def _plain_values(values: list[Any]) -> pa.Array | None:
         return None
     kinds = {type(v) for v in values}
     if kinds == {int} and all(-(2**63) <= v < 2**63 for v in values):
-        data = pa.py_buffer(np.array(values, dtype=np.int64))
-        return pa.Array.from_buffers(pa.int64(), len(values), [None, data])
+        return from_int64s(np.array(values, dtype=np.int64))
     if kinds == {float}:
         data = pa.py_buffer(np.array(values, dtype=np.float64))
         return pa.Array.from_buffers(pa.float64(), len(values), [None, data])
