@@ -303,8 +303,9 @@ def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None
 @click.option(
     "--reference",
     "reference_file",
-    type=click.Path(dir_okay=False, path_type=_Path),
-    help="Reference profile (default: the dataset's `reference:` in mlgit.yaml).",
+    type=click.Path(path_type=_Path),
+    help="Reference profile (default: the dataset's `reference:` in mlgit.yaml), or reference "
+    "data (a Parquet/CSV/JSONL file or directory), profiled on the fly.",
 )
 @click.option("--base-rev", help="Reference: profile the dataset as it was at this revision.")
 @click.option(

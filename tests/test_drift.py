@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv
 import pytest
 from jsonschema import Draft202012Validator
 from scipy.spatial.distance import jensenshannon
@@ -389,6 +390,28 @@ def test_cli_reference_file(project: Project) -> None:
     assert data["drifted_columns"] == ["amount", "city"]
 
 
+def test_cli_reference_data_is_profiled_on_the_fly(project: Project) -> None:
+    """Two data files, one command: the same result as `mlgit profile` then `mlgit drift`."""
+    drift_project(project, table(2_000))
+    reference, current = table(2_000, seed=3), table(2_000, seed=1, scale=1.2)
+    write(reference, project.root / "old.parquet")
+    write(current, project.root / "p.parquet")
+    assert project.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
+    args = ("drift", "train", "--data", "p.parquet", "--format", "json", "--reference")
+    via_profile = project.mlgit(*args, "old.json")
+    on_the_fly = project.mlgit(*args, "old.parquet")
+    assert on_the_fly.exit_code == via_profile.exit_code == 0, on_the_fly.output
+    data, expected = json.loads(on_the_fly.output), json.loads(via_profile.output)
+    assert data["reference"]["source"] == "old.parquet"
+    assert data["columns"] == expected["columns"] and data["drifted_columns"] == ["amount"]
+    # a directory of CSV files is data too
+    (project.root / "old_csv").mkdir()
+    pa.csv.write_csv(reference.drop_columns(["city", "active"]), project.root / "old_csv/a.csv")
+    as_csv = project.mlgit("drift", "p.parquet", "--reference", "old_csv", "--format", "json")
+    assert as_csv.exit_code == 1, as_csv.output
+    assert json.loads(as_csv.output)["drifted_columns"] == ["amount"]
+
+
 def test_cli_base_rev_and_rev_read_dvc_data(project: Project) -> None:
     drift_project(project, table(2_000))
     project.sh("dvc", "push", "-q")
@@ -446,6 +469,17 @@ def test_data_path_missing(project: Project) -> None:
     drift_project(project, table(500))
     result = project.mlgit("drift", "train", "--data", "nope.parquet", "--plots", "p")
     assert_refused(result, "nope.parquet", "no such file", nothing_at=project.root / "p")
+
+
+def test_reference_data_missing_or_unreadable(project: Project) -> None:
+    drift_project(project, table(500))
+    missing = project.mlgit("drift", "train", "--reference", "old.parquet", "-o", "r.txt")
+    assert_refused(missing, "old.parquet", "no such file", nothing_at=project.root / "r.txt")
+    (project.root / "old.parquet").write_bytes(b"PAR1 not really")
+    broken = project.mlgit("drift", "train", "--reference", "old.parquet", "-o", "r.txt")
+    assert_refused(
+        broken, "old.parquet", "cannot read as parquet", nothing_at=project.root / "r.txt"
+    )
 
 
 @pytest.mark.parametrize(

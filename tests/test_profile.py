@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mlgit.config import bundled_schema
+from mlgit.data import io
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
 from mlgit.errors import MlgitError
@@ -102,6 +103,36 @@ def test_big_batches_on_threads_match_small_batches(tmp_path: Path) -> None:
     assert not sequential._pending  # small batches: profiled on the calling thread
     assert bool(threaded._pending) == (profiles._pool() is not None)  # big: on the pool
     assert_same_profile(threaded.profile(str(path)), sequential.profile(str(path)))
+
+
+def test_strings_read_as_dictionaries_profile_like_plain_strings(tmp_path: Path) -> None:
+    table = sample_table(30_000)
+    city = table["city"].combine_chunks()
+    table = table.set_column(
+        table.schema.get_field_index("city"),
+        "city",
+        pa.array(city.to_pylist(), mask=np.arange(len(city)) % 11 == 0),  # some missing
+    )
+    path = write(table, tmp_path / "d.parquet", row_group_size=7_000)
+    source = open_source(path)
+    assert io.dictionary_encoded(source, ["city"]) == ["city"]  # the dictionary path is taken
+    plain = profiles.ProfileAccumulator()
+    first_row = 0
+    for batch in pq.read_table(path).to_batches(max_chunksize=4_000):
+        plain.update(batch, first_row)
+        first_row += batch.num_rows
+    read_as_dictionary = profiles.build(source)
+    assert read_as_dictionary["columns"]["city"]["type"] == "string"  # the file's type
+    assert_same_profile(read_as_dictionary, plain.profile(str(path)))
+
+
+def test_dictionary_with_repeated_and_null_entries_counts_each_value_once() -> None:
+    dictionary = pa.array(["a", "b", "a", None])
+    indices = pa.array([0, 1, 2, 3, None, 2, 0], pa.int32())
+    state = profiles.CategoricalState("string")
+    state.update(pa.DictionaryArray.from_arrays(indices, dictionary))
+    assert state.ranked() == [("a", 4), ("b", 1)]
+    assert (state.count, state.null_count) == (7, 2)
 
 
 def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:

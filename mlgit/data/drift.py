@@ -42,12 +42,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.data.profile import CATEGORICAL, NULL, NUMERIC, LogSketch
+from mlgit.data.profile import CATEGORICAL, NULL, NUMERIC, LogSketch, sorted_unique
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from mlgit.config import Config
     from mlgit.data.io import Source
 
 SMOOTHING = 1e-4
@@ -482,7 +483,7 @@ def _numeric(ref: dict[str, Any], cur: dict[str, Any]) -> tuple[Binned, dict[str
     level = max(ref_sketch.level, cur_sketch.level)
     _, _, ref_points, ref_counts = ref_sketch.at_level(level).buckets()
     _, _, cur_points, cur_counts = cur_sketch.at_level(level).buckets()
-    points = np.union1d(ref_points, cur_points)
+    points = sorted_unique(np.concatenate((ref_points, cur_points)))
     fine_ref = np.zeros(points.size)
     fine_cur = np.zeros(points.size)
     fine_ref[np.searchsorted(points, ref_points)] = ref_counts
@@ -552,8 +553,9 @@ def run(
     reference_file: Path | None = None,
     base_rev: str | None = None,
 ) -> DriftResult:
-    """`mlgit drift`: the reference (profile file, or the dataset profiled at `base_rev`)
-    against the current data (`data`, the dataset at `rev`, or its work-tree copy)."""
+    """`mlgit drift`: the reference (a profile file, data profiled on the fly, or the dataset
+    profiled at `base_rev`) against the current data (`data`, the dataset at `rev`, or its
+    work-tree copy)."""
     from mlgit.data import profile as profiles
     from mlgit.data.io import open_source
 
@@ -564,24 +566,46 @@ def run(
     cfg = profiles.project_config()
     rules = settings(cfg.drift if cfg else None, cfg.file if cfg else None)
     dataset = cfg.datasets.get(name) if cfg else None
+    fmt = dataset.format if dataset else None
     if data is not None:
-        current = open_source(data, dataset.format if dataset else None)
+        current = open_source(data, fmt)
     else:
         current = profiles.resolve(name, rev, cfg).source
-    if reference_file is not None:
-        reference, label = profiles.load(reference_file), str(reference_file)
-    elif base_rev is not None:
-        reference = profiles.build(profiles.resolve(name, base_rev, cfg).source)
-        label = reference["source"]
-    elif dataset is not None and dataset.reference:
-        reference, label = profiles.load(cfg.root / dataset.reference), dataset.reference
-    else:
-        where = f"datasets.{name}.reference in {cfg.file}" if dataset else "mlgit.yaml"
-        raise MlgitError(
-            f"{name}: no reference profile ({where} is not set); pass --reference FILE or "
-            f"--base-rev REV, or write one with `mlgit profile {name}`"
-        )
+    reference, label = _reference(name, cfg, reference_file, base_rev, fmt)
     return compare_source(name, reference, current, rules, label)
+
+
+def _reference(
+    name: str,
+    cfg: Config | None,
+    reference_file: Path | None,
+    base_rev: str | None,
+    fmt: str | None,
+) -> tuple[dict[str, Any], str]:
+    """(reference profile, what to call it in messages)."""
+    from mlgit.data import profile as profiles
+    from mlgit.data.io import open_source
+
+    dataset = cfg.datasets.get(name) if cfg else None
+    if reference_file is not None and not is_profile_file(reference_file):
+        return profiles.build(open_source(reference_file, fmt)), str(reference_file)
+    if reference_file is not None:
+        return profiles.load(reference_file), str(reference_file)
+    if base_rev is not None:
+        reference = profiles.build(profiles.resolve(name, base_rev, cfg).source)
+        return reference, reference["source"]
+    if dataset is not None and dataset.reference:
+        return profiles.load(cfg.root / dataset.reference), dataset.reference
+    where = f"datasets.{name}.reference in {cfg.file}" if dataset else "mlgit.yaml"
+    raise MlgitError(
+        f"{name}: no reference profile ({where} is not set); pass --reference FILE or "
+        f"--base-rev REV, or write one with `mlgit profile {name}`"
+    )
+
+
+def is_profile_file(path: Path) -> bool:
+    """`--reference` is a profile (JSON) or data to profile on the fly (anything else)."""
+    return path.suffix.lower() == ".json"
 
 
 def compare_source(

@@ -106,12 +106,20 @@ def iter_batches(
     batch_rows: int = BATCH_ROWS,
     column_types: dict[str, pa.DataType] | None = None,
     null_values: list[str] | None = None,
+    dictionary_columns: list[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of every file in turn; a broken file is an MlgitError naming it."""
+    """Record batches of every file in turn; a broken file is an MlgitError naming it.
+
+    `dictionary_columns` (Parquet only, see `dictionary_encoded`) are read as dictionaries."""
     reader = _READERS[source.format]
+    extra = {}
+    if dictionary_columns and source.format == "parquet":
+        extra = {"read_dictionary": dictionary_columns}
     for data_file in source.files:
         try:
-            yield from reader(data_file.local, columns, batch_rows, column_types, null_values)
+            yield from reader(
+                data_file.local, columns, batch_rows, column_types, null_values, **extra
+            )
         except MlgitError:
             raise
         except _BadLine as exc:
@@ -142,9 +150,17 @@ def scan(
     columns: list[str] | None = None,
     column_types: dict[str, pa.DataType] | None = None,
     null_values: list[str] | None = None,
+    dictionary_columns: list[str] | None = None,
 ) -> A:
     """Feed every batch of `source` to accumulators and return their merged state."""
-    return scan_until(source, new_accumulator, columns, column_types, null_values)[0]
+    return scan_until(
+        source,
+        new_accumulator,
+        columns,
+        column_types,
+        null_values,
+        dictionary_columns=dictionary_columns,
+    )[0]
 
 
 def scan_until(
@@ -164,9 +180,9 @@ def scan_until(
     Returns the merged state and whether it stopped early. Row groups are scanned in parallel
     (pyarrow.compute kernels release the GIL) and their states merged in row order; other
     formats are read on one thread that runs ahead of the checking thread by a few batches.
-    `dictionary_columns` are read dictionary-encoded on the row-group path (see
-    `dictionary_encoded`); the one-thread path keeps its batches exactly as before, since a
-    dictionary column would cut them at row-group boundaries and move where --fail-fast stops.
+    `dictionary_columns` are read dictionary-encoded (see `dictionary_encoded`), except when
+    `stop` is given: a dictionary column would cut batches at row-group boundaries and move
+    where --fail-fast stops.
     """
     units = _row_group_units(source) if workers > 1 and stop is None else []
     if len(units) > 1:
@@ -176,7 +192,14 @@ def scan_until(
         return state, False
     accumulator = new_accumulator()
     first_row = 0
-    batches = iter_batches(source, columns, BATCH_ROWS, column_types, null_values)
+    batches = iter_batches(
+        source,
+        columns,
+        BATCH_ROWS,
+        column_types,
+        null_values,
+        dictionary_columns if stop is None else None,
+    )
     if source.format != "parquet":
         batches = _read_ahead(batches)
     for batch in batches:
@@ -368,10 +391,10 @@ def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError
     return MlgitError(f"{_where(source, data_file)}: cannot read as {source.format}: {reason}")
 
 
-def _parquet(path, columns, batch_rows, column_types, null_values):
+def _parquet(path, columns, batch_rows, column_types, null_values, read_dictionary=None):
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as parquet_file:
+    with pq.ParquetFile(path, read_dictionary=read_dictionary) as parquet_file:
         yield from parquet_file.iter_batches(batch_size=batch_rows, columns=columns)
 
 

@@ -103,6 +103,14 @@ def _sum_by_value(chunks: list[tuple[pa.Array, pa.Array]]) -> tuple[pa.Array, pa
     return encoded.dictionary, from_int64s(sums.round())
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique` of 1-D numbers without NaN, minus its `np.ma` import (12 ms a process)."""
+    import numpy as np
+
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
 # ---------------------------------------------------------------- the log-bucket sketch
 def _ceil_shift(keys: np.ndarray, shift: int) -> np.ndarray:
     """ceil(keys / 2**shift) for int64 keys."""
@@ -389,7 +397,7 @@ class DistinctSketch:
         import numpy as np
 
         if hashes.size:
-            self.hashes = np.union1d(self.hashes, hashes)[:DISTINCT_K]
+            self.hashes = sorted_unique(np.concatenate((self.hashes, hashes)))[:DISTINCT_K]
 
     def merge(self, other: DistinctSketch) -> None:
         self._add_hashes(other.hashes)
@@ -537,7 +545,7 @@ class NumericState:
         cumulative = np.cumsum(counts)
         targets = np.arange(1, HISTOGRAM_BINS) * (self.n / HISTOGRAM_BINS)
         cuts = upper[np.minimum(np.searchsorted(cumulative, targets, side="left"), upper.size - 1)]
-        edges = np.unique(np.concatenate(([lower[0]], cuts, [upper[-1]])))
+        edges = sorted_unique(np.concatenate(([lower[0]], cuts, [upper[-1]])))
         bins = np.searchsorted(edges, upper, side="left")
         binned = np.bincount(bins, weights=counts, minlength=edges.size + 1).astype(np.int64)
         return edges.tolist(), binned.tolist()
@@ -577,11 +585,14 @@ class CategoricalState:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = decoded(array)
         self.count += len(array)
-        self.null_count += array.null_count
-        found = pc.value_counts(array.drop_null())
-        values, counts = found.field("values"), found.field("counts")
+        if pa.types.is_dictionary(array.type):
+            values, counts = _dictionary_counts(array)
+            self.null_count += len(array) - int(numbers(counts).sum())
+        else:
+            self.null_count += array.null_count
+            found = pc.value_counts(array.drop_null())
+            values, counts = found.field("values"), found.field("counts")
         if self.distinct is not None:
             self.distinct.add_distinct(values)
         if not pa.types.is_string(values.type):
@@ -692,6 +703,23 @@ class CategoricalState:
         return new
 
 
+def _dictionary_counts(array: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
+    """(distinct non-null values, counts) of a dictionary array: a bincount of its indices,
+    ~10x faster than decoding the strings and hashing them again."""
+    import numpy as np
+
+    valid = array.indices.drop_null() if array.null_count else array.indices
+    per_entry = np.bincount(int64s(valid), minlength=len(array.dictionary))
+    present = np.flatnonzero(per_entry)
+    values = array.dictionary.take(from_int64s(present))
+    counts = from_int64s(per_entry[present])
+    if values.null_count:  # a null inside the dictionary is a missing value too
+        keep = values.is_valid()
+        values, counts = values.filter(keep), counts.filter(keep)
+    # a dictionary may repeat a value; the counts must be per distinct value
+    return _sum_by_value([(values, counts)]) if len(values) > 1 else (values, counts)
+
+
 def _counts_distinct(dtype: pa.DataType) -> bool:
     """Integer and string columns get a distinct-value sketch (identifiers are of these)."""
     import pyarrow as pa
@@ -750,10 +778,14 @@ def _pool() -> ThreadPoolExecutor | None:
 # ---------------------------------------------------------------- the accumulator
 class ProfileAccumulator:
     """`mlgit.data.io.Accumulator` building a profile; `layout` is the reference profile whose
-    bin edges and categories the current data is binned with."""
+    bin edges and categories the current data is binned with; `schema` is the data's own, whose
+    types the profile records (a string column may be read as a dictionary)."""
 
-    def __init__(self, layout: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, layout: dict[str, Any] | None = None, schema: pa.Schema | None = None
+    ) -> None:
         self.layout = layout
+        self.types = {} if schema is None else dict(zip(schema.names, schema.types, strict=True))
         self.rows = 0
         self.columns: dict[str, Any] = {}
         self._pending: list[Future] = []
@@ -767,7 +799,8 @@ class ProfileAccumulator:
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
             state = self.columns.get(name)
             if state is None:
-                state = self.columns[name] = self._new_state(name, array.type)
+                dtype = self.types.get(name, array.type)
+                state = self.columns[name] = self._new_state(name, dtype)
             work.append((state, array))
         pool = _pool() if batch.num_rows >= PARALLEL_ROWS else None
         self.wait()
@@ -848,9 +881,24 @@ def build(
     columns: list[str] | None = None,
 ) -> dict[str, Any]:
     """The profile of a dataset, streamed batch by batch (binned on `layout`'s edges if given)."""
-    from mlgit.data.io import scan
+    import pyarrow as pa
 
-    accumulator = scan(source, lambda: ProfileAccumulator(layout), columns=columns)
+    from mlgit.data.io import dictionary_encoded, read_schema, scan
+
+    schema = read_schema(source) if source.format == "parquet" else None
+    text = [
+        field.name
+        for field in schema or ()
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if columns is None or field.name in columns
+    ]
+    accumulator = scan(
+        source,
+        lambda: ProfileAccumulator(layout, schema),
+        columns=columns,
+        # counted per dictionary entry instead of per row (see CategoricalState.update)
+        dictionary_columns=dictionary_encoded(source, text),
+    )
     return accumulator.profile(source.label)
 
 
@@ -863,12 +911,14 @@ def merge_profiles(first: dict[str, Any], second: dict[str, Any]) -> dict[str, A
 
 def load(file: Path) -> dict[str, Any]:
     """A profile file, checked against the bundled schema; MlgitError if it is not one."""
-    from jsonschema import Draft202012Validator
+    data = _parse(file)
+    _check(file, data)
+    return data
 
-    from mlgit.config import bundled_schema
 
+def _parse(file: Path) -> dict[str, Any]:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MlgitError(
             f"{file}: reference profile not found; create it with `mlgit profile NAME`"
@@ -881,6 +931,12 @@ def load(file: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
+
+
+def _check(file: Path, data: Any) -> None:
+    from jsonschema import Draft202012Validator
+
+    from mlgit.config import bundled_schema
 
     def invalid(place: str, message: str) -> MlgitError:
         return MlgitError(
@@ -899,7 +955,6 @@ def load(file: Path) -> dict[str, Any]:
     for name, column in data["columns"].items():
         for place, problem in _array_problems(column):
             raise invalid(f"columns.{name}.{place}", problem)
-    return data
 
 
 def _heads(value: Any, keep: int = 8) -> Any:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -113,6 +111,8 @@ def _record(path: str, out: dict, source: str) -> Tracked:
 
 
 def _yaml(text: bytes, name: str) -> dict:
+    import yaml  # here, not at the top: reading a plain data file needs no YAML (0.04 s)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
