@@ -313,6 +313,7 @@ def test_profile_text_shows_dates_and_identifiers(project: Project) -> None:
             "day": pa.array(days),  # date32
             "at": pa.array(days.astype("datetime64[s]") + np.timedelta64(3600 + 61, "s")),
             "customer_id": pa.array(np.arange(rows) + 10_000_000),
+            "plan": pa.array(np.array(["free", "pro"])[np.arange(rows) % 2]).dictionary_encode(),
         }
     )
     write(table, project.root / "d.parquet")
@@ -327,6 +328,9 @@ def test_profile_text_shows_dates_and_identifiers(project: Project) -> None:
     assert "| 10000000 |" in rows_by_name["customer_id"]  # integers in full, not 1e+07
     assert "e+" not in rows_by_name["customer_id"].split("|")[6]  # the median
     assert "500 distinct (identifier-like)" in rows_by_name["customer_id"]
+    assert "| categorical | string |" in rows_by_name["plan"]  # not dictionary<values=...>
+    profile = json.loads((project.root / "p.json").read_text())
+    assert profile["columns"]["plan"]["type"].startswith("dictionary<values=string")
 
 
 def test_corrupt_distinct_sketch_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from mlgit.report import OK, Report, Table
 
 COLUMNS = ("column", "kind", "type", "missing", "min", "median", "max", "mean", "std", "top values")
 _TEMPORAL = re.compile(r"(timestamp|date32|date64|time32|time64|duration)\[(\w+)")
+_DICTIONARY = re.compile(r"dictionary<values=([^,]+), indices=\w+, ordered=\d>")
 _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "day": 86400.0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -84,7 +85,7 @@ def _row(name: str, column: dict[str, Any]) -> tuple[Any, ...]:
     return (
         name,
         column["kind"],
-        dtype,
+        _DICTIONARY.sub(r"\1", dtype),  # dictionary-encoded is how it is stored, not its type
         missing,
         value(column.get("min")),
         value(quantiles.get("0.5")),
