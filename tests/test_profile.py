@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from mlgit.config import bundled_schema
@@ -133,6 +134,27 @@ def test_dictionary_with_repeated_and_null_entries_counts_each_value_once() -> N
     state.update(pa.DictionaryArray.from_arrays(indices, dictionary))
     assert state.ranked() == [("a", 4), ("b", 1)]
     assert (state.count, state.null_count) == (7, 2)
+
+
+def test_csv_types_widen_when_a_later_block_disagrees(project: Project) -> None:
+    """CSV types are guessed from the first block (2 MiB); a later value that does not fit
+    widens the column instead of failing the read."""
+    rows = 300_000  # ~4 MiB: the odd values sit well past the first block
+    lines = [f"{i},{i % 100},{i % 7}," for i in range(rows)]
+    lines += [f"{rows},12.5,X7,2024-01-01"]  # a float, a string, and a late first value
+    (project.root / "late.csv").write_text("id,amount,code,seen\n" + "\n".join(lines) + "\n")
+    profile = profiles.build(open_source(project.root / "late.csv"))
+    columns = profile["columns"]
+    assert profile["rows"] == rows + 1
+    assert (columns["amount"]["type"], columns["amount"]["max"]) == ("double", 99.0)
+    assert columns["code"]["kind"] == "categorical" and columns["code"]["top"][-1]["count"] == 1
+    assert columns["seen"]["null_count"] == rows
+    assert columns["id"]["distinct"] <= rows + 1  # an estimate, never above the values
+    result = project.mlgit("schema", "infer", "late.csv", "-o", "late.schema.yaml")
+    assert result.exit_code == 0, result.output
+    schema = yaml.safe_load((project.root / "late.schema.yaml").read_text())
+    types = {field["name"]: field["type"] for field in schema["fields"]}
+    assert types["amount"] == "number" and types["code"] == "string"
 
 
 def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ DVC-tracked path at a git revision. Memory stays bounded: data is streamed, neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def iter_batches(
             yield from reader(
                 data_file.local, columns, batch_rows, column_types, null_values, **extra
             )
-        except MlgitError:
+        except (MlgitError, _TypeChanged):
             raise
         except _BadLine as exc:
             raise MlgitError(f"{_where(source, data_file)}:{exc.line}: {exc.reason}") from None
@@ -188,21 +189,29 @@ def scan_until(
             source, units, new_accumulator, columns, progress, workers, dictionary_columns
         )
         return state, False
-    accumulator = new_accumulator()
-    first_row = 0
-    batches = iter_batches(
-        source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns
-    )
-    if source.format != "parquet":
-        batches = _read_ahead(batches)
-    for batch in batches:
-        accumulator.update(batch, first_row)
-        first_row += batch.num_rows
-        if progress:
-            progress(batch.num_rows)
-        if stop is not None and stop(accumulator):
-            return accumulator, True
-    return accumulator, False
+    while True:
+        accumulator = new_accumulator()
+        first_row = 0
+        batches = iter_batches(
+            source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns
+        )
+        if source.format != "parquet":
+            batches = _read_ahead(batches)
+        try:
+            for batch in batches:
+                accumulator.update(batch, first_row)
+                first_row += batch.num_rows
+                if progress:
+                    progress(batch.num_rows)
+                if stop is not None and stop(accumulator):
+                    return accumulator, True
+            return accumulator, False
+        except _TypeChanged as changed:
+            # CSV types are guessed from the first block; a later value that does not fit
+            # widens its column (null -> int64 -> double -> string) and the scan starts over
+            column_types = {**(column_types or {}), changed.column: changed.wider}
+            if progress:
+                progress(-first_row)
 
 
 def row_count(source: Source) -> int | None:
@@ -375,6 +384,47 @@ class _BadLine(Exception):
         self.line, self.reason = line, reason
 
 
+class _TypeChanged(Exception):
+    """A CSV value that does not fit the type guessed for its column from the first block."""
+
+    def __init__(self, column: str, wider: pa.DataType) -> None:
+        super().__init__(f"{column}: {wider}")
+        self.column, self.wider = column, wider
+
+
+_CONVERSION_ERROR = re.compile(
+    r"In CSV column #(\d+): CSV conversion error to ([^:]+): invalid value '(.*)'", re.S
+)
+
+
+def _type_changed(path: Path, exc: Exception) -> _TypeChanged | None:
+    import csv as csv_text
+
+    import pyarrow as pa
+
+    found = _CONVERSION_ERROR.search(str(exc))
+    if found is None:
+        return None
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        header = next(csv_text.reader(f), [])
+    index, guessed, value = int(found[1]), found[2], found[3]
+    if index >= len(header):
+        return None
+    wider = pa.string()
+    for name, parse, dtype in (("int64", int, pa.int64()), ("double", float, pa.float64())):
+        if guessed in _NARROWER[name]:
+            try:
+                parse(value)
+            except ValueError:
+                continue
+            wider = dtype
+            break
+    return _TypeChanged(header[index], wider)
+
+
+_NARROWER = {"int64": ("null",), "double": ("null", "int64")}  # types a value may widen from
+
+
 def _where(source: Source, data_file: DataFile) -> str:
     return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
 
@@ -432,6 +482,9 @@ def _csv(path, columns, batch_rows, column_types, null_values):
             raise _BadLine(
                 _first_bad_utf8_line(path), "not valid UTF-8 text; save the file as UTF-8"
             ) from None
+        changed = _type_changed(path, exc)
+        if changed is not None and changed.column not in (column_types or {}):
+            raise changed from None
         raise
 
 

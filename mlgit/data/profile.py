@@ -402,10 +402,12 @@ class DistinctSketch:
     def merge(self, other: DistinctSketch) -> None:
         self._add_hashes(other.hashes)
 
-    def estimate(self) -> int:
+    def estimate(self, values: int) -> int:
+        """Distinct values among `values` non-null values (never more than there are)."""
         if self.hashes.size < DISTINCT_K:
             return int(self.hashes.size)
-        return round((DISTINCT_K - 1) / ((int(self.hashes[-1]) + 1) / 2.0**HASH_BITS))
+        found = round((DISTINCT_K - 1) / ((int(self.hashes[-1]) + 1) / 2.0**HASH_BITS))
+        return min(found, values)
 
     def to_list(self) -> list[int]:
         return self.hashes.tolist()
@@ -507,7 +509,7 @@ class NumericState:
             "null_count": self.null_count,
         }
         if self.distinct is not None:
-            data["distinct"] = self.distinct.estimate()
+            data["distinct"] = self.distinct.estimate(self.count - self.null_count)
             data["distinct_sketch"] = self.distinct.to_list()
         if self.n == 0:
             return data
@@ -666,7 +668,8 @@ class CategoricalState:
         rest = sum(count for key, count in ranked[TOP_K:] if key not in self.keep)
         distinct = len(ranked)
         if self.truncated and self.distinct is not None:
-            distinct = self.distinct.estimate()  # the same however the data was split
+            # the same however the data was split
+            distinct = self.distinct.estimate(self.count - self.null_count)
         data = {
             "kind": CATEGORICAL,
             "type": self.type,
