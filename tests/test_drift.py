@@ -327,6 +327,26 @@ def test_cli_no_drift_then_drift(project: Project) -> None:
     assert project.sh("dvc", "status").stdout == before
 
 
+def test_cli_text_fits_a_log_line_without_breaking_words(project: Project) -> None:
+    data = table(2_000).append_column(
+        "customer_identifier", pa.array(np.arange(2_000) + 10_000_000)
+    )
+    drift_project(project, data.append_column("monthly_charges_eur", data["amount"]))
+    shifted = table(2_000, seed=1, scale=1.2)
+    shifted = shifted.append_column(
+        "customer_identifier", pa.array(np.arange(2_000) + 20_000_000)
+    ).append_column("monthly_charges_eur", shifted["amount"])
+    write(shifted, project.root / "prod.parquet")
+    result = project.mlgit("drift", "train", "--data", "prod.parquet")
+    assert result.exit_code == 0, result.output  # 2 of 5 columns: below the 0.5 share
+    lines = result.output.splitlines()
+    assert max(map(len, lines)) <= 120
+    rows = {line.split("│")[1].strip(): line for line in lines if line.count("│") > 3}
+    assert {"customer_identifier", "monthly_charges_eur", "amount", "city"} <= set(rows)
+    assert "identifier-like:" in rows["customer_identifier"]
+    assert "| drift " in rows["monthly_charges_eur"].replace("│", "|")
+
+
 def test_cli_markdown_with_plots(project: Project) -> None:
     drift_project(project, table(2_000))
     write(table(2_000, seed=1, scale=1.2), project.root / "prod.parquet")

@@ -64,7 +64,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
 DEFAULT_SHARE = 0.5
 IDENTIFIER_SHARE = 0.95
 IDENTIFIER_MIN_VALUES = 100
-IDENTIFIER_NOTE = "identifier-like (all values distinct): not compared"
+IDENTIFIER_NOTE = "identifier-like: not compared"
 
 
 # ---------------------------------------------------------------- two distributions on shared bins

@@ -11,18 +11,8 @@ if TYPE_CHECKING:
 
 _ROW_STATUS = {"ok": OK, "warn": WARN, "drift": FAIL, "skip": SKIP, "new": WARN}
 METRIC_COLUMNS = ("psi", "wasserstein", "ks", "js", "chi2")
-COLUMNS = (
-    "column",
-    "kind",
-    "verdict",
-    "psi",
-    "wasserstein",
-    "ks",
-    "js",
-    "chi2 p",
-    "missing ref→cur",
-    "note",
-)
+# no "kind" column: the metrics shown say it (numbers: wasserstein and ks; categories: js, chi2)
+COLUMNS = ("column", "verdict", "psi", "wasserstein", "ks", "js", "chi2 p", "missing", "note")
 
 
 def status(result: DriftResult) -> str:
@@ -48,18 +38,23 @@ def _missing(column: ColumnDrift) -> str | None:
         return None
 
     def pct(value: float | None) -> str:
-        return "—" if value is None else f"{100 * value:.1f}%"
+        return "—" if value is None else f"{100 * value:.1f}".removesuffix(".0") + "%"
 
     return f"{pct(column.reference_missing)} → {pct(column.current_missing)}"
+
+
+def _score(value: float | None) -> str | None:
+    """Three significant digits: enough to compare with a threshold, narrow enough for a
+    terminal (the JSON keeps every digit)."""
+    return None if value is None else f"{value:.3g}"
 
 
 def table(result: DriftResult) -> Table:
     rows = tuple(
         (
             c.column,
-            c.kind,
             c.verdict,
-            *(c.value(m) for m in METRIC_COLUMNS),
+            *(_score(c.value(m)) for m in METRIC_COLUMNS),
             _missing(c),
             c.note,
         )
