@@ -32,3 +32,17 @@ def test_text_without_a_terminal_is_plain_and_120_wide() -> None:
     assert "\x1b[" not in out
     assert "✗ mlgit validate: 2 checks: 1 failed" in out
     assert max(len(line) for line in out.splitlines()) <= 120
+
+
+def test_text_shows_cells_as_written_not_as_markup() -> None:
+    report = Report(
+        command="profile",
+        title="Profile",
+        status=FAIL,
+        summary="s",
+        tables=(
+            Table("Columns", ("column", "type"), (("when", "timestamp[ms]"), ("re", "[bold]x"))),
+        ),
+    )
+    out = text.render(report, color=False)
+    assert "timestamp[ms]" in out and "[bold]x" in out

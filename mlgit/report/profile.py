@@ -9,9 +9,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mlgit.data.profile import CATEGORICAL, NUMERIC
 from mlgit.report import OK, Report, Table
 
-COLUMNS = ("column", "kind", "type", "missing", "min", "median", "max", "mean", "std", "top values")
+NUMERIC_COLUMNS = ("column", "type", "missing", "min", "median", "max", "mean", "std")
+CATEGORICAL_COLUMNS = ("column", "type", "missing", "distinct", "top values")
+OTHER_COLUMNS = ("column", "type", "kind", "missing")
 _TEMPORAL = re.compile(r"(timestamp|date32|date64|time32|time64|duration)\[(\w+)")
 _DICTIONARY = re.compile(r"dictionary<values=([^,]+), indices=\w+, ordered=\d>")
 _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "day": 86400.0}
@@ -64,14 +67,16 @@ def _at_midnight(value: Any, dtype: str) -> bool:
     return found is not None and found[1] % 86400 == 0
 
 
-def _row(name: str, column: dict[str, Any]) -> tuple[Any, ...]:
-    from mlgit.data.drift import identifier_like
+def _missing(column: dict[str, Any]) -> str:
+    missing, count = column["null_count"], column["count"]
+    return f"{missing} ({100 * missing / count:.1f}%)" if missing else "0"
 
-    missing = f"{column['null_count']} of {column['count']}"
-    if identifier_like(column):
-        top = f"{column['distinct']} distinct (identifier-like)"
-    else:
-        top = ", ".join(f"{t['value']} ({t['count']})" for t in (column.get("top") or [])[:3])
+
+def _type(column: dict[str, Any]) -> str:
+    return _DICTIONARY.sub(r"\1", column["type"])  # dictionary-encoded is storage, not type
+
+
+def _numeric_row(name: str, column: dict[str, Any]) -> tuple[Any, ...]:
     quantiles = column.get("quantiles") or {}
     dtype = column["type"]
     # daily data (min and max at midnight) shows dates: sketch quantiles are approximate
@@ -84,26 +89,65 @@ def _row(name: str, column: dict[str, Any]) -> tuple[Any, ...]:
 
     return (
         name,
-        column["kind"],
-        _DICTIONARY.sub(r"\1", dtype),  # dictionary-encoded is how it is stored, not its type
-        missing,
+        _type(column),
+        _missing(column),
         value(column.get("min")),
         value(quantiles.get("0.5")),
         value(column.get("max")),
         temporal(column.get("mean"), dtype, daily),
         temporal_spread(column.get("std"), dtype),
-        top or None,
+    )
+
+
+def _categorical_row(name: str, column: dict[str, Any], identifier: bool) -> tuple[Any, ...]:
+    top = ", ".join(f"{t['value']} ({t['count']})" for t in (column.get("top") or [])[:3])
+    return (
+        name,
+        _type(column),
+        _missing(column),
+        column.get("distinct"),
+        "(identifier-like)" if identifier else top or None,
     )
 
 
 def build(profile: dict[str, Any], written: str | None) -> Report:
-    rows = tuple(_row(name, column) for name, column in profile["columns"].items())
+    """One table for numeric (and temporal) columns, one for categories, one for the rest: a
+    single table of every statistic is too wide to read in a 120-column log."""
+    from mlgit.data.drift import identifier_like
+
+    numeric, categorical, other, identifiers = [], [], [], []
+    for name, column in profile["columns"].items():
+        identifier = identifier_like(column)
+        if identifier:
+            identifiers.append(name)
+        if column["kind"] == NUMERIC:
+            numeric.append(_numeric_row(name, column))
+        elif column["kind"] == CATEGORICAL:
+            categorical.append(_categorical_row(name, column, identifier))
+        else:
+            other.append((name, _type(column), column["kind"], _missing(column)))
+    tables = [
+        Table(title, columns, tuple(rows))
+        for title, columns, rows in (
+            ("Numeric columns", NUMERIC_COLUMNS, numeric),
+            ("Categorical columns", CATEGORICAL_COLUMNS, categorical),
+            ("Other columns (counted only)", OTHER_COLUMNS, other),
+        )
+        if rows
+    ]
+    notes = ()
+    if identifiers:
+        notes = (
+            f"identifier-like (nearly all values distinct), not compared by drift: "
+            f"{', '.join(identifiers)}",
+        )
     where = f"; written to {written}" if written else ""
     return Report(
         command="profile",
         title=f"Profile of {profile['source']}",
         status=OK,
-        summary=f"{profile['rows']} rows, {len(rows)} columns{where}",
-        tables=(Table("Columns", COLUMNS, rows),),
+        summary=f"{profile['rows']} rows, {len(profile['columns'])} columns{where}",
+        tables=tuple(tables),
+        notes=notes,
         data=profile,
     )

@@ -14,6 +14,7 @@ _MARK = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "-"}
 def render(report: Report, color: bool) -> str:
     from rich.console import Console
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     buffer = io.StringIO()
     console = Console(
@@ -36,7 +37,7 @@ def render(report: Report, color: bool) -> str:
         for column in table.columns:
             rich_table.add_column(column, overflow="fold")
         for index, row in enumerate(table.rows):
-            cells = [_cell(v) for v in row]
+            cells = [Text(_cell(v)) for v in row]  # as written: "[ms]" is not markup
             if table.status:
                 status = table.status[index]
                 rich_table.add_row(_MARK.get(status, ""), *cells, style=_STYLE.get(status))
