@@ -25,11 +25,8 @@ def render(report: Report, color: bool) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    console.print(
-        f"[{_STYLE.get(report.status, '')}]{_MARK.get(report.status, '')} "
-        f"{report.title}[/]: {report.summary}",
-        markup=True,
-    )
+    headline = f"{_MARK.get(report.status, '')} {report.title}"
+    console.print(Text.assemble((headline, _STYLE.get(report.status, "")), f": {report.summary}"))
     for table in report.tables:
         rich_table = RichTable(title=table.title, title_justify="left", show_edge=False)
         if table.status:
