@@ -260,6 +260,40 @@ def test_excluded_columns_are_skipped_and_may_be_absent(tmp_path: Path) -> None:
     assert not result.drifted and result.share == 0
 
 
+@pytest.mark.parametrize(
+    ("reference_type", "current_type"),
+    [
+        (pa.timestamp("ms"), pa.timestamp("us")),
+        (pa.timestamp("ns", "UTC"), pa.timestamp("ms", "UTC")),
+        (pa.date32(), pa.timestamp("s")),
+        (pa.duration("s"), pa.duration("ms")),
+    ],
+)
+def test_time_in_another_unit_is_not_drift(tmp_path: Path, reference_type, current_type) -> None:
+    """Training data written by one tool (pandas: ns) and production by another (us): the
+    same instants, so no drift; the current data is profiled in the reference's unit."""
+    rng = np.random.default_rng(0)
+
+    def sample() -> pa.Array:
+        days = rng.integers(0, 365, 5_000).astype("m8[D]")
+        return pa.array(np.datetime64("2024-01-01", "s") + days.astype("m8[s]"))
+
+    def column_of(dtype: pa.DataType) -> pa.Array:
+        if pa.types.is_duration(dtype):
+            seconds = rng.integers(0, 365 * 86400, 5_000).astype("m8[s]")
+            return pa.array(seconds).cast(dtype)
+        return sample().cast(dtype)
+
+    result, _ = compare_tables(
+        tmp_path,
+        pa.table({"t": column_of(reference_type)}),
+        pa.table({"t": column_of(current_type)}),
+    )
+    t = column(result, "t")
+    assert t.verdict == "ok", [(m.metric, m.value) for m in t.metrics]
+    assert t.value("psi") < 0.01
+
+
 def test_timestamp_columns_drift_and_plot_as_dates(tmp_path: Path) -> None:
     from mlgit.report.plots import _bin_labels
 

@@ -43,6 +43,7 @@ import itertools
 import json
 import math
 import os
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,41 @@ def column_kind(dtype: pa.DataType) -> str:
     if t.is_null(dtype):
         return NULL
     return OTHER
+
+
+_TEMPORAL_TYPE = re.compile(
+    r"(timestamp|date32|date64|time32|time64|duration)\[(\w+)(?:, tz=(.+))?\]"
+)
+_TIME_FAMILY = {"timestamp": 0, "date32": 0, "date64": 0, "time32": 1, "time64": 1, "duration": 2}
+
+
+def _temporal_type(text: str) -> pa.DataType | None:
+    """The Arrow type a profile's `type` names, for temporal types (else None)."""
+    import pyarrow as pa
+
+    found = _TEMPORAL_TYPE.fullmatch(text)
+    if found is None:
+        return None
+    name, unit, tz = found.groups()
+    if name == "timestamp":
+        return pa.timestamp(unit, tz)
+    if name in ("date32", "date64"):
+        return pa.date32() if name == "date32" else pa.date64()
+    return getattr(pa, name)(unit)
+
+
+def _in_reference_unit(dtype: pa.DataType, reference_type: str) -> pa.DataType | None:
+    """The reference's type when `dtype` keeps the same kind of time in another unit (ms vs us,
+    a date vs a timestamp): profiled as stored, every value would look shifted 1000-fold."""
+    import pyarrow as pa
+
+    wanted = _temporal_type(reference_type)
+    if wanted is None or not pa.types.is_temporal(dtype) or wanted == dtype:
+        return None
+    same_family = _TIME_FAMILY.get(str(wanted).split("[")[0]) == _TIME_FAMILY.get(
+        str(dtype).split("[")[0]
+    )
+    return wanted if same_family else None
 
 
 def _sum_by_value(chunks: list[tuple[pa.Array, pa.Array]]) -> tuple[pa.Array, pa.Array]:
@@ -789,6 +825,7 @@ class ProfileAccumulator:
     ) -> None:
         self.layout = layout
         self.types = {} if schema is None else dict(zip(schema.names, schema.types, strict=True))
+        self.casts: dict[str, pa.DataType] = {}  # temporal columns read in the reference's unit
         self.rows = 0
         self.columns: dict[str, Any] = {}
         self._pending: list[Future] = []
@@ -803,7 +840,13 @@ class ProfileAccumulator:
             state = self.columns.get(name)
             if state is None:
                 dtype = self.types.get(name, array.type)
+                reference = ((self.layout or {}).get("columns") or {}).get(name) or {}
+                cast = _in_reference_unit(dtype, reference.get("type", ""))
+                if cast is not None:
+                    self.casts[name] = dtype = cast
                 state = self.columns[name] = self._new_state(name, dtype)
+            if name in self.casts:
+                array = array.cast(self.casts[name], safe=False)
             work.append((state, array))
         pool = _pool() if batch.num_rows >= PARALLEL_ROWS else None
         self.wait()
