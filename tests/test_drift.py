@@ -174,6 +174,24 @@ def test_all_null_constant_and_one_sided_columns(tmp_path: Path) -> None:
     assert verdicts["added"][0] == "new"
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_data_with_columns_but_no_rows(tmp_path: Path, fmt: str) -> None:
+    """A file with a schema (or a CSV header) and no rows still has its columns: each one is
+    reported as empty, not as missing from the data."""
+    write(table(500), tmp_path / "ref.parquet")
+    reference = profiles.build(open_source(tmp_path / "ref.parquet"))
+    empty = tmp_path / f"empty.{fmt}"
+    if fmt == "csv":
+        empty.write_text("amount,age,city,active\n")
+    else:
+        write(table(500).slice(0, 0), empty)
+    profile = profiles.build(open_source(empty))
+    assert profile["rows"] == 0 and list(profile["columns"]) == ["amount", "age", "city", "active"]
+    result = drift.compare_source("t", reference, open_source(empty), RULES)
+    assert {c.note for c in result.columns} == {"the current data has no rows"}
+    assert result.drifted
+
+
 def test_schema_mismatch_names_the_columns(tmp_path: Path) -> None:
     ref = pa.table({"a": [1.0, 2.0], "b": ["x", "y"], "c": [1, 2]})
     cur = pa.table({"a": ["1", "2"], "c": [1, 2]})

@@ -442,9 +442,12 @@ def _column(
             note=f"no values in the reference; {cur_values} in the current data",
         )
     if cur_values == 0:
-        return ColumnDrift(
-            **base, verdict=DRIFT, note=f"all {cur['count']} values are missing in the current data"
+        note = (
+            f"all {cur['count']} values are missing in the current data"
+            if cur["count"]
+            else "the current data has no rows"
         )
+        return ColumnDrift(**base, verdict=DRIFT, note=note)
     binned, plot = _NUMERIC_OR_CATEGORICAL[kind](ref, cur)
     results = []
     for metric_name, metric in METRICS.items():

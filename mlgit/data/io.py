@@ -98,6 +98,15 @@ def read_schema(source: Source) -> pa.Schema:
             raise _bad_file(source, first, exc) from None
     for batch in iter_batches(Source(source.label, (first,), source.format)):
         return batch.schema
+    if source.format == "csv":  # a header and no rows: the reader still knows the columns
+        import pyarrow.csv as csv
+
+        try:
+            with csv.open_csv(first.local) as reader:
+                if reader.schema.names:
+                    return reader.schema
+        except Exception as exc:
+            raise _bad_file(source, first, exc) from None
     raise MlgitError(f"{source.label}: {first.relpath} holds no rows and no header")
 
 

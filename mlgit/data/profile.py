@@ -856,6 +856,12 @@ class ProfileAccumulator:
         else:
             self._pending = [pool.submit(state.update, array) for state, array in work]
 
+    def add_columns(self, schema: pa.Schema, only: list[str] | None = None) -> None:
+        """States for the columns of `schema` no batch has shown yet."""
+        for field in schema:
+            if field.name not in self.columns and (only is None or field.name in only):
+                self.columns[field.name] = self._new_state(field.name, field.type)
+
     def wait(self) -> None:
         """Finish the batch in flight (and raise what it raised)."""
         pending, self._pending = self._pending, []
@@ -945,6 +951,8 @@ def build(
         # counted per dictionary entry instead of per row (see CategoricalState.update)
         dictionary_columns=dictionary_encoded(source, text),
     )
+    if accumulator.rows == 0:  # no batch came, yet the columns exist: profile them as empty
+        accumulator.add_columns(schema or read_schema(source), columns)
     return accumulator.profile(source.label)
 
 
