@@ -75,8 +75,8 @@ def _source(label: str, files: list[DataFile], fmt: str | None) -> Source:
         if len(formats) != 1:
             found = ", ".join(sorted(formats)) or "no .parquet, .csv or .jsonl files"
             raise MlgitError(
-                f"{label}: cannot tell the data format ({found}); "
-                "give it with `format:` in mlgit.yaml or --format-data"
+                f"{label}: cannot tell the data format ({found}); name the files .parquet, "
+                ".csv or .jsonl, or set the dataset's `format:` in mlgit.yaml"
             )
         fmt = formats.pop()
     suffixes = {s for s, f in FORMATS.items() if f == fmt}
