@@ -549,7 +549,8 @@ def test_reference_data_missing_or_unreadable(project: Project) -> None:
     assert_refused(missing, "old.parquet", "no such file", nothing_at=project.root / "r.txt")
     (project.root / "old.txt").write_text("a,b\n1,2\n")
     unknown = project.mlgit("drift", "train", "--reference", "old.txt", "-o", "r.txt")
-    assert_refused(unknown, "old.txt", "cannot tell the data format", "`format:` in mlgit.yaml")
+    words = ("old.txt", "cannot tell the data format", "`format:` in mlgit.yaml")
+    assert_refused(unknown, *words, nothing_at=project.root / "r.txt")
     assert "--format-data" not in unknown.stderr  # no such option
     (project.root / "old.parquet").write_bytes(b"PAR1 not really")
     broken = project.mlgit("drift", "train", "--reference", "old.parquet", "-o", "r.txt")
