@@ -125,8 +125,9 @@ def _metrics_signal(model: Model, cfg: Config, metrics_file: Path, action: str) 
     current = metrics_mod.parse(text, str(metrics_file))
     report = _gate_report(model, cfg, current)
     failed = [r for r in report.results if not r.ok and r.severity == "error"]
+    reasons = [r.reason if r.metric in r.reason else f"{r.metric} {r.reason}" for r in failed]
     detail = (
-        f"{len(failed)} gate(s) failed: " + "; ".join(r.reason for r in failed)
+        f"{len(failed)} gate(s) failed: " + "; ".join(reasons)
         if failed
         else f"{len(report.results)} gates pass"
     )

@@ -97,6 +97,7 @@ def test_degraded_metrics_ask_for_rollback_over_retraining(monitored: Project) -
     assert data["action"] == "rollback"  # rollback > retrain
     assert [r.split(":")[0] for r in data["reasons"]] == ["drift", "metrics"]
     assert data["signals"]["metrics"]["failed_gates"][0]["metric"] == "roc_auc"
+    assert "failed: roc_auc 0.62 < min" in data["signals"]["metrics"]["detail"]  # names it
 
 
 def test_actions_come_from_the_config(monitored: Project) -> None:
