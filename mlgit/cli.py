@@ -632,6 +632,34 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
     emit(state_report(state, model, history), fmt, output)
 
 
+# ---------------------------------------------------------------- report: a pull request's summary
+@cli.command("report")
+@click.option(
+    "--base",
+    metavar="REV",
+    help="Compare with this revision (default: the merge-base with the default branch).",
+)
+@report_options(
+    "markdown",
+    "text",
+    "json",
+    format_help="Format (markdown, for a pull-request comment or a CI job summary).",
+)
+def report_command(base: str | None, fmt: str, output: Path | None) -> None:
+    """A pull request's summary: changed datasets, their drift, metrics, gates.
+
+    Against BASE: the datasets the change touched, validated; their drift against the base's
+    data; every model's metrics at the base and now; the models' gates. Exit 1 when a check
+    or a gate failed; drift only warns (new data is expected to move).
+    """
+    from mlgit import config, review
+    from mlgit.report.review import build
+
+    cfg = config.load()
+    review.require_something(cfg)
+    finish(build(review.run(cfg, base)), fmt, output)
+
+
 # ---------------------------------------------------------------- demo
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=_Path))

@@ -59,20 +59,29 @@ def load_document(file: Path) -> Document:
         raise MlgitError(f"{file}{where}: not valid YAML: {problem}; fix the syntax") from None
     lines: dict[tuple[str | int, ...], int] = {}
     if node is not None:
-        _collect_lines(node, (), lines)
+        _collect_lines(node, (), lines, file)
     return Document(file=file, data=data, lines=lines)
 
 
-def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict) -> None:
+def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict, file: Path) -> None:
     lines[where] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key, value in node.value:
+            line = key.start_mark.line + 1
+            if key.value in seen:  # YAML forbids it; PyYAML would silently keep the last one
+                place = ".".join(str(w) for w in (*where, key.value))
+                raise MlgitError(
+                    f"{file}:{line}: {place}: duplicate key (first on line "
+                    f"{seen[key.value]}); keep one and merge what they hold"
+                )
+            seen[key.value] = line
             child = (*where, key.value)
-            _collect_lines(value, child, lines)
-            lines[child] = key.start_mark.line + 1
+            _collect_lines(value, child, lines, file)
+            lines[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _collect_lines(item, (*where, index), lines)
+            _collect_lines(item, (*where, index), lines, file)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,19 @@ def test_not_yaml(project: Project) -> None:
     assert "Traceback" not in result.output
 
 
+def test_duplicate_keys_are_refused_by_every_command(project: Project) -> None:
+    """PyYAML keeps the last of two equal keys silently; a second `models:` block would drop
+    the first one's models without a word."""
+    config = VALID + "stages: [prod]\n"
+    result = check(project, config)
+    assert result.exit_code == 2
+    assert "stages: duplicate key (first on line 12)" in result.stderr
+    project.write("data/extra.csv", "a\n1\n")
+    track = project.mlgit("track", "data/extra.csv")
+    assert track.exit_code == 2 and "duplicate key" in track.stderr  # not a crash
+    assert (project.root / "mlgit.yaml").read_text() == config  # nothing written
+
+
 def test_a_list_instead_of_a_mapping(project: Project) -> None:
     result = check(project, "- version: 1\n")
     assert result.exit_code == 2
@@ -98,8 +111,10 @@ def test_dataset_path_that_does_not_exist(project: Project) -> None:
 
 
 def test_every_error_is_reported(project: Project) -> None:
-    text = VALID.replace("version: 1", "version: 1\ncolour: red").replace(
-        'python: "3.11"', "python: 3.11\n  providers: [jenkins]"
+    text = (
+        VALID.replace("version: 1", "version: 1\ncolour: red")
+        .replace('python: "3.11"', "python: 3.11")
+        .replace("providers: [github, gitlab]", "providers: [jenkins]")
     )
     text = text.replace("{metric: roc_auc, min: 0.8}", "{metric: roc_auc}")
     result = check(project, text)

@@ -45,6 +45,7 @@ def test_help_lists_the_commands_that_exist() -> None:
         "deprecate",
         "unassign",
         "registry",
+        "report",
         "demo",
     ]
     listed = re.findall(r"^  (\S+)\s", result.output.split("Commands:")[1], re.MULTILINE)

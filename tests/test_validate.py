@@ -559,7 +559,7 @@ def test_text_lists_only_problems_and_counts_the_passing_checks(work: Path) -> N
     failing = [line for line in lines if line.startswith("✗") and "maximum" in line]
     assert len(failing) == 1 and "age" in failing[0] and "row 3: 150" in result.output
     assert not any(line.startswith("✓") for line in lines)  # no row per passing check
-    assert "--verbose lists every check" in result.output
+    assert "`mlgit validate -v` lists every check" in result.output
 
 
 def test_text_when_everything_passes_is_one_line_per_dataset(work: Path) -> None:

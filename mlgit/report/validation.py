@@ -65,7 +65,7 @@ def build(
     if base is not None and not results:
         notes.append(f"no dataset changed since {base[:12]}; nothing to validate")
     if problems_only and results:
-        notes.append("passing checks are only counted; --verbose lists every check")
+        notes.append("passing checks are only counted; `mlgit validate -v` lists every check")
     data = {
         "schema_version": SCHEMA_VERSION,
         "command": "validate",
@@ -172,7 +172,7 @@ def _notes(dataset: DatasetResult) -> list[str]:
             notes.append(
                 f"{dataset.dataset}: {r.check} on {r.column or 'the dataset'}: "
                 f"{r.unexpected_count} failing values, examples truncated to the first "
-                f"{len(r.examples)} (--sample N shows more)"
+                f"{len(r.examples)} (`mlgit validate --sample N` shows more)"
             )
     return notes
 

@@ -1,0 +1,143 @@
+"""`mlgit report`: a pull request's summary against its base (validation, drift, metrics, gates)."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from jsonschema import Draft202012Validator
+
+from mlgit.config import bundled_schema
+from tests.conftest import Project
+from tests.test_drift import table
+from tests.test_profile import write
+
+MODELS = """\
+models:
+  churn:
+    path: models/churn.pkl
+    metrics: metrics.json
+    dataset: train
+    gates:
+      - {metric: roc_auc, min: 0.80}
+"""
+
+
+def on_main(project: Project) -> Project:
+    """main: a tracked dataset with its schema and a model with metrics and a gate."""
+    write(table(2_000), project.root / "data" / "train.parquet")
+    assert project.mlgit("track", "data/train.parquet").exit_code == 0
+    config = project.root / "mlgit.yaml"
+    config.write_text(config.read_text().replace("models: {}\n", MODELS))
+    project.write("metrics.json", json.dumps({"roc_auc": 0.85, "loss": 0.3}))
+    project.sh("dvc", "push", "-q")
+    project.commit("train on main")
+    project.sh("git", "checkout", "-q", "-b", "new-data")
+    return project
+
+
+def report(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.mlgit("report", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.output)
+    Draft202012Validator(bundled_schema("report-result.schema.json")).validate(data)
+    Draft202012Validator(bundled_schema("validate-result.schema.json")).validate(data["validation"])
+    for part, schema in (("drift", "drift-result"), ("gates", "gate-result")):
+        for item in data[part]:
+            Draft202012Validator(bundled_schema(f"{schema}.schema.json")).validate(item)
+    return result.exit_code, data
+
+
+def test_a_pull_request_with_new_data_and_a_worse_model(project: Project) -> None:
+    on_main(project)
+    shifted = table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    write(shifted, project.root / "data" / "train.parquet")
+    project.sh("dvc", "add", "-q", "data/train.parquet")
+    project.write("metrics.json", json.dumps({"roc_auc": 0.78, "loss": 0.3, "f1": 0.5}))
+    project.commit("new data, retrained")
+    before = project.sh("dvc", "status").stdout
+
+    code, data = report(project)
+    assert code == 1 and data["status"] == "fail"  # the gate roc_auc >= 0.8 fails
+    assert data["base"] == "the merge-base with main"
+    main = project.sh("git", "rev-parse", "main").stdout.strip()
+    assert data["base_commit"] == main
+    [dataset] = data["validation"]["datasets"]
+    assert dataset["dataset"] == "train" and dataset["row_count"] == 2_000
+    [drift] = data["drift"]
+    assert drift["drift"] is True and drift["drifted_columns"] == ["amount", "city"]
+    changes = {(m["metric"]): (m["base"], m["current"]) for m in data["metrics"]}
+    assert changes == {"roc_auc": (0.85, 0.78), "loss": (0.3, 0.3), "f1": (None, 0.5)}
+    [gates] = data["gates"]
+    assert gates["model"] == "churn" and gates["ok"] is False
+    assert project.sh("dvc", "status").stdout == before  # nothing touched
+
+    markdown = project.mlgit("report", "--base", "main")
+    assert markdown.exit_code == 1
+    text = markdown.output
+    assert text.startswith("### ❌ mlgit report")
+    assert (
+        "**Drift against the base's data**" in text and "| train | drift | amount, city |" in text
+    )
+    assert "| churn | roc_auc | 0.85 | 0.78 | -0.07 |" in text
+    assert "| churn | f1 | — | 0.5 | — |" in text
+    assert "(1 unchanged not shown)" in text  # loss
+    assert "**Gates: churn**" in text
+
+
+def test_nothing_changed_and_a_new_dataset(project: Project) -> None:
+    on_main(project)
+    code, data = report(project)
+    assert code == 0 and data["status"] == "ok"
+    assert data["validation"]["datasets"] == [] and data["validation"]["unchanged"] == ["train"]
+    assert data["drift"] == []
+    assert all(m["change"] == 0 for m in data["metrics"])
+    write(table(300, seed=4), project.root / "data" / "extra.parquet")
+    assert project.mlgit("track", "data/extra.parquet").exit_code == 0
+    project.commit("another dataset")
+    code, data = report(project)
+    assert code == 0
+    assert [d["dataset"] for d in data["validation"]["datasets"]] == ["extra"]
+    assert data["drift"] == []
+    assert "dataset extra is new: no data at the base to compare with" in data["notes"]
+
+
+def test_only_a_schema_change_is_validated_but_not_drifted(project: Project) -> None:
+    on_main(project)
+    schema = project.root / "schemas" / "train.schema.yaml"
+    schema.write_text(schema.read_text() + "# reviewed\n")
+    project.commit("touch the schema")
+    code, data = report(project)
+    assert code == 0
+    assert [d["dataset"] for d in data["validation"]["datasets"]] == ["train"]
+    assert data["drift"] == []
+
+
+def test_bad_input(project: Project) -> None:
+    on_main(project)
+    result = project.mlgit("report", "--base", "no-such-branch", "-o", "r.md")
+    assert result.exit_code == 2
+    assert "no-such-branch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (project.root / "r.md").exists()
+    project.write("metrics.json", "{not json")
+    broken = project.mlgit("report", "-o", "r.md")
+    assert broken.exit_code == 2 and "metrics.json" in broken.stderr
+    assert not (project.root / "r.md").exists()
+
+
+def test_a_project_with_nothing_to_report(project: Project) -> None:
+    result = project.mlgit("report")
+    assert result.exit_code == 2
+    assert "mlgit.yaml: no datasets and no models to report on" in result.stderr
+
+
+def test_data_that_no_longer_fits_its_schema_is_an_input_error(project: Project) -> None:
+    on_main(project)
+    (project.root / "data" / "train.parquet").unlink()
+    write(pa.table({"other": [1]}), project.root / "data" / "train.parquet")
+    project.sh("dvc", "add", "-q", "data/train.parquet")
+    project.commit("data of another shape")
+    result = project.mlgit("report", "-o", "r.md")
+    assert result.exit_code == 2, result.output  # as `mlgit validate` says it
+    assert "train.schema.yaml: fields.0.name: column 'amount' is not in" in result.stderr
+    assert not (project.root / "r.md").exists()
