@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,6 +47,14 @@ def sh(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess
     return proc
 
 
+def with_blocks(config: str, blocks: str) -> str:
+    """mlgit.yaml text with the top-level keys of `blocks` replaced by them (a key given twice
+    is an error, so appending `drift:` to the file `mlgit init` wrote would not do)."""
+    for key in re.findall(r"^(\w+):", blocks, re.MULTILINE):
+        config = re.sub(rf"^{key}:.*?(?=^\S|\Z)", "", config, flags=re.MULTILINE | re.DOTALL)
+    return config + blocks
+
+
 @dataclass
 class Project:
     """A real repository in tmp_path with git, DVC, a local DVC remote and mlgit.yaml."""
@@ -69,6 +78,11 @@ class Project:
         self.sh("git", "add", "-A")
         self.sh("git", "commit", "-q", "-m", message)
         return self.sh("git", "rev-parse", "HEAD").stdout.strip()
+
+    def configure(self, blocks: str) -> None:
+        """Set top-level blocks of mlgit.yaml (replacing those already there)."""
+        config = self.root / "mlgit.yaml"
+        config.write_text(with_blocks(config.read_text(), blocks), encoding="utf-8")
 
     def write(self, rel: str, text: str) -> Path:
         path = self.root / rel

@@ -19,7 +19,7 @@ from mlgit.data import drift
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
 from mlgit.errors import MlgitError
-from tests.conftest import Project
+from tests.conftest import Project, with_blocks
 from tests.test_profile import write
 
 RULES = drift.settings(None)
@@ -357,7 +357,7 @@ def drift_project(project: Project, data: pa.Table, drift_block: str = "") -> Pr
         "    path: data/train.parquet\n",
         "    path: data/train.parquet\n    reference: profiles/train.json\n",
     )
-    config.write_text(text + drift_block)
+    config.write_text(with_blocks(text, drift_block))
     assert project.mlgit("profile", "train").exit_code == 0
     project.commit("track train with a reference")
     return project
@@ -422,14 +422,17 @@ def test_cli_thresholds_share_and_exclude_from_config(project: Project) -> None:
     assert project.mlgit(*args).exit_code == 0  # 1 of 4 drifted < the default share 0.5
     config = project.root / "mlgit.yaml"
     original = config.read_text()
-    config.write_text(original + "drift:\n  share: 0.25\n")
+    config.write_text(with_blocks(original, "drift:\n  share: 0.25\n"))
     result = project.mlgit(*args)
     assert result.exit_code == 1, result.output
     assert json.loads(result.output)["share_threshold"] == 0.25
     # a per-column override lets amount's shift pass; the other columns keep the defaults
     config.write_text(
-        original + "drift:\n  share: 0.25\n  columns:\n"
-        "    amount: {psi: {fail: 5}, wasserstein: {fail: 5}}\n"
+        with_blocks(
+            original,
+            "drift:\n  share: 0.25\n  columns:\n"
+            "    amount: {psi: {fail: 5}, wasserstein: {fail: 5}}\n",
+        )
     )
     result = project.mlgit(*args)
     assert result.exit_code == 0, result.output
@@ -437,13 +440,13 @@ def test_cli_thresholds_share_and_exclude_from_config(project: Project) -> None:
     assert amount["verdict"] == "ok" and amount["metrics"]["psi"]["fail"] == 5
     assert amount["metrics"]["ks"]["fail"] is None
     # or leave it out of drift altogether
-    config.write_text(original + "drift:\n  share: 0.25\n  exclude: [amount]\n")
+    config.write_text(with_blocks(original, "drift:\n  share: 0.25\n  exclude: [amount]\n"))
     result = project.mlgit(*args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["columns"][0]["verdict"] == "skip" and data["share"] == 0
     # an exclude that is not a list of names is a config error
-    config.write_text(original + "drift:\n  exclude: amount\n")
+    config.write_text(with_blocks(original, "drift:\n  exclude: amount\n"))
     result = project.mlgit(*args)
     assert result.exit_code == 2 and "drift.exclude" in result.stderr
 
@@ -568,8 +571,7 @@ def test_reference_data_missing_or_unreadable(project: Project) -> None:
 )
 def test_bad_thresholds_in_config(project: Project, block: str, words: tuple[str, ...]) -> None:
     drift_project(project, table(500))
-    with (project.root / "mlgit.yaml").open("a") as f:
-        f.write(block)
+    project.configure(block)
     result = project.mlgit("drift", "train", "-o", "r.txt")
     assert_refused(result, *words, nothing_at=project.root / "r.txt")
 

@@ -39,8 +39,7 @@ def monitored(project: Project) -> Project:
     config = project.root / "mlgit.yaml"
     text = config.read_text().replace(
         "    path: data/train.parquet\n",
-        "    path: data/train.parquet\n    schema: schemas/train.schema.yaml\n"
-        "    reference: profiles/train.json\n",
+        "    path: data/train.parquet\n    reference: profiles/train.json\n",
     )
     config.write_text(text.replace("models: {}\n", "") + CONFIG)
     project.write("metrics.json", json.dumps({"roc_auc": 0.91}))
@@ -101,8 +100,7 @@ def test_degraded_metrics_ask_for_rollback_over_retraining(monitored: Project) -
 
 
 def test_actions_come_from_the_config(monitored: Project) -> None:
-    with (monitored.root / "mlgit.yaml").open("a") as f:
-        f.write("monitor:\n  actions: {metrics: alert}\n")
+    monitored.configure("monitor:\n  actions: {metrics: alert}\n")
     monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.5}))
     code, data = monitor(monitored, "--metrics", "prod-metrics.json")
     assert code == 1 and data["action"] == "alert"
