@@ -46,3 +46,22 @@ def test_text_shows_cells_as_written_not_as_markup() -> None:
     )
     out = text.render(report, color=False)
     assert "timestamp[ms]" in out and "[bold]x" in out
+
+
+def test_written_files_follow_the_umask_and_keep_their_mode(tmp_path) -> None:
+    import os
+    import stat
+
+    from mlgit.report import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "new.md", "x")
+        assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o644  # not mkstemp's 0600
+        (tmp_path / "shared.md").write_text("old")
+        (tmp_path / "shared.md").chmod(0o664)
+        write_atomic(tmp_path / "shared.md", "new")
+        assert stat.S_IMODE((tmp_path / "shared.md").stat().st_mode) == 0o664
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    finally:
+        os.umask(old)

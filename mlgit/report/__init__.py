@@ -71,11 +71,26 @@ def emit(report: Report, fmt: str, output: Path | None) -> None:
 def write_atomic(path: Path, content: str) -> None:
     """Replace `path` with `content` in one step: readers see the old file or the new one."""
     path = path.resolve()
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(content)
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise MlgitError(f"{path}: cannot write ({exc.strerror}); check the directory") from None
+
+
+def file_mode(path: Path) -> int:
+    """The permissions a replaced file keeps, or a new file gets from the umask (mkstemp's
+    temporary file is 0600: readable by its owner only)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
+from mlgit.report import file_mode
 
 if TYPE_CHECKING:
     from mlgit.data.drift import ColumnDrift, DriftResult
@@ -56,6 +57,7 @@ def _save(figure: Any, file: Path) -> Path:
     os.close(fd)
     try:
         figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.chmod(tmp, file_mode(file))
         os.replace(tmp, file)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
