@@ -431,6 +431,11 @@ def _finish_change(change: Any, fmt: str, output: Path | None) -> None:
 @click.option("--prediction", required=True, help="Column with the model's prediction.")
 @click.option("--score", help="Column with the positive-class score (adds roc_auc).")
 @click.option(
+    "--positive",
+    metavar="CLASS",
+    help="The positive class of a binary label (default: 1, true or yes; else asked for).",
+)
+@click.option(
     "--by", multiple=True, help="Slice column (repeatable); adds per-slice metrics and gaps."
 )
 @click.option(
@@ -448,6 +453,7 @@ def evaluate(
     label: str,
     prediction: str,
     score: str | None,
+    positive: str | None,
     by: tuple[str, ...],
     task: str | None,
     output: Path | None,
@@ -462,7 +468,7 @@ def evaluate(
     from mlgit.report.evaluate import build
 
     frame = metrics.read_predictions(predictions)
-    result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions))
+    result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions), positive)
     if output is not None:
         write_atomic(output, json.dumps(result.as_metrics(), indent=2) + "\n")
     emit(build(result, str(predictions), str(output) if output else None), fmt, None)

@@ -142,8 +142,9 @@ def test_evaluate_cli_writes_a_dvc_metrics_file(project: Project) -> None:
     Draft202012Validator(bundled_schema("evaluate-result.schema.json")).validate(report)
     written = json.loads((project.root / "eval/metrics.json").read_text())
     assert written == report["metrics"] and report["metrics_file"] == "eval/metrics.json"
-    assert set(written) == {"task", "rows", "accuracy", "precision", "recall", "f1", "roc_auc",
-                            "slices", "gaps"}  # fmt: skip
+    assert set(written) == {"task", "rows", "positive", "accuracy", "precision", "recall", "f1",
+                            "roc_auc", "slices", "gaps"}  # fmt: skip
+    assert written["positive"] == "1"
     shown = project.sh("dvc", "metrics", "show", "eval/metrics.json", "--json").stdout
     assert '"roc_auc"' in shown  # DVC reads the same file
     text = project.mlgit("evaluate", "--predictions", "preds.parquet", "--label", "label",
@@ -175,3 +176,75 @@ def test_evaluate_missing_predictions_file(tmp_path: Path) -> None:
         "evaluate", "--predictions", "p.csv", "--label", "a", "--prediction", "b"
     )
     assert result.exit_code == 2 and "p.csv: no such file" in result.stderr
+
+
+def evaluate_csv(project: Project, text: str, *args: str):
+    project.write("p.csv", text)
+    return project.mlgit("evaluate", "--predictions", "p.csv", "--format", "json", *args)
+
+
+def test_every_slice_is_scored_like_the_whole(project: Project) -> None:
+    """Slice b predicts only 1s: still binary precision/recall of class 1, as sklearn gives."""
+    text = "y,p,g\n1,1,a\n1,1,a\n1,0,a\n0,0,a\n1,1,b\n1,1,b\n1,0,b\n"
+    result = evaluate_csv(project, text, "--label", "y", "--prediction", "p", "--by", "g")
+    assert result.exit_code == 0, result.output
+    slices = json.loads(result.output)["metrics"]["slices"]["g"]
+    assert slices["precision"] == {"a": 1.0, "b": 1.0}
+    assert slices["recall"] == pytest.approx({"a": 2 / 3, "b": 2 / 3})
+    gaps = json.loads(result.output)["metrics"]["gaps"]["g"]
+    assert gaps["precision"] == 0 and gaps["recall"] == pytest.approx(0)
+
+
+def test_nothing_to_measure_is_null_not_zero(project: Project) -> None:
+    text = "y,p,g\n0,0,a\n0,0,a\n1,1,b\n0,1,b\n"  # slice a: no positives at all
+    result = evaluate_csv(project, text, "--label", "y", "--prediction", "p", "--by", "g")
+    slices = json.loads(result.output)["metrics"]["slices"]["g"]
+    assert slices["precision"]["a"] is None and slices["recall"]["a"] is None
+    reg = evaluate_csv(project, "y,p,g\n1,1,a\n1,2,a\n2,2,b\n3,2,b\n", "--label", "y",
+                       "--prediction", "p", "--by", "g", "--task", "regression")  # fmt: skip
+    assert json.loads(reg.output)["metrics"]["slices"]["g"]["r2"]["a"] is None  # constant
+
+
+FRAUD = (
+    "y,p,s\nfraud,fraud,0.9\nfraud,fraud,0.8\nfraud,legit,0.4\nlegit,legit,0.1\n"
+    "legit,legit,0.2\nlegit,fraud,0.6\nlegit,legit,0.3\n"
+)
+
+
+def test_the_positive_class_is_asked_for_not_guessed(project: Project) -> None:
+    args = ("--label", "y", "--prediction", "p", "--score", "s")
+    asked = evaluate_csv(project, FRAUD, *args)
+    assert asked.exit_code == 2
+    assert "which class of 'y' is the positive one" in asked.stderr
+    assert "--positive fraud" in asked.stderr
+    result = evaluate_csv(project, FRAUD, *args, "--positive", "fraud")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)["metrics"]
+    assert data["positive"] == "fraud"
+    assert data["roc_auc"] == pytest.approx(11 / 12) and data["recall"] == pytest.approx(2 / 3)
+    wrong = evaluate_csv(project, FRAUD, *args, "--positive", "spam")
+    assert wrong.exit_code == 2 and "not a class of 'y' (classes: fraud, legit)" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        ("y,p,s\n1,1,hi\n0,0,lo\n", ("--score", "s"), "column 's' holds 'hi', not a number"),
+        ("y,p\nyes,no\nno,no\n", ("--task", "regression"), "column 'y' holds 'yes'"),
+        ("y,p\n0.5,0.5\n1.25,1.5\n", ("--task", "classification"), "holds fractions"),
+    ],
+)
+def test_columns_of_the_wrong_kind_are_exit_2(project: Project, text, args, message) -> None:
+    result = evaluate_csv(project, text, "--label", "y", "--prediction", "p", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rows_without_a_score_are_left_out_and_said(project: Project) -> None:
+    text = "y,p,s\n1,1,0.9\n0,0,\n1,0,0.4\n0,1,0.3\n"
+    result = evaluate_csv(project, text, "--label", "y", "--prediction", "p", "--score", "s")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["metrics"]["rows"] == 3
+    text_report = project.mlgit("evaluate", "--predictions", "p.csv", "--label", "y",
+                                "--prediction", "p", "--score", "s")  # fmt: skip
+    assert "1 row(s) left out" in text_report.output

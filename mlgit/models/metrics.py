@@ -124,10 +124,15 @@ class Evaluation:
     slices: dict[str, dict[str, dict[str, float | None]]]  # column -> metric -> slice -> value
     slice_rows: dict[str, dict[str, int]]  # column -> slice -> rows
     gaps: dict[str, dict[str, float | None]]  # column -> metric -> max − min
+    positive: str | None = None  # the class precision/recall/f1/roc_auc are of (binary only)
+    dropped: int = 0  # rows left out: label, prediction or score missing
 
     def as_metrics(self) -> dict:
         """The DVC metrics file layout (see the module docstring)."""
-        data: dict[str, Any] = {"task": self.task, "rows": self.rows, **self.overall}
+        data: dict[str, Any] = {"task": self.task, "rows": self.rows}
+        if self.positive is not None:
+            data["positive"] = self.positive
+        data.update(self.overall)
         if self.slices:
             data["slices"] = {
                 column: {**metrics, "rows": self.slice_rows[column]}
@@ -167,8 +172,14 @@ def evaluate(
     by: tuple[str, ...] = (),
     task: str | None = None,
     source: str = "predictions",
+    positive: str | None = None,
 ) -> Evaluation:
-    """Metrics over the whole table and per slice of every `by` column."""
+    """Metrics over the whole table and per slice of every `by` column.
+
+    Whether precision/recall/f1 are binary (of the positive class) or macro-averaged is decided
+    once, on the whole table, so every slice is scored the same way and gaps compare like with
+    like. A metric with nothing to measure (precision with no predicted positive, r2 of a
+    constant target, roc_auc of one class) is null, not 0."""
     for role, column in (("--label", label), ("--prediction", prediction), ("--score", score)):
         if column is not None and column not in frame.columns:
             raise MlgitError(
@@ -178,36 +189,83 @@ def evaluate(
     for column in by:
         if column not in frame.columns:
             raise MlgitError(f"{source}: --by column {column!r} not found")
-    frame = frame.dropna(subset=[label, prediction])
+    needed = [label, prediction] + ([score] if score else [])
+    rows = len(frame)
+    frame = frame.dropna(subset=needed)
     if frame.empty:
-        raise MlgitError(f"{source}: no rows with both {label!r} and {prediction!r} set")
+        raise MlgitError(f"{source}: no rows with {', '.join(map(repr, needed))} all set")
     task = task or infer_task(frame[label])
     if task not in TASKS:
         raise MlgitError(f"--task {task!r}: choose classification or regression")
     if task == "regression" and score is not None:
         raise MlgitError("--score is for classification (roc_auc); drop it for regression")
-    compute = TASKS[task]
-    positive = _positive_label(frame[label]) if task == "classification" else None
-    if score is not None and positive is None:
+    _check_columns(frame, task, label, prediction, score, source)
+    positive_value = None
+    if task == "classification":
+        positive_value = _positive_label(frame[label], positive, label, source)
+    if score is not None and positive_value is None:
         raise MlgitError(f"{source}: --score (roc_auc) needs a binary label; {label!r} has more")
-    overall = compute(frame, label, prediction, score, positive)
+    classes = sorted(set(frame[label].unique()) | set(frame[prediction].unique()), key=str)
+    binary = positive_value is not None and set(frame[prediction].unique()) <= set(
+        frame[label].unique()
+    ) | {positive_value}
+
+    def compute(part: pd.DataFrame) -> dict[str, float | None]:
+        if task == "regression":
+            return _regression(part, label, prediction)
+        return _classification(part, label, prediction, score, positive_value, binary, classes)
+
+    overall = compute(frame)
     slices: dict[str, dict[str, dict[str, float | None]]] = {}
     slice_rows: dict[str, dict[str, int]] = {}
     gaps: dict[str, dict[str, float | None]] = {}
     for column in by:
-        per_slice = {
-            str(value): compute(part, label, prediction, score, positive)
-            for value, part in frame.groupby(column, dropna=False, sort=True)
-        }
-        slice_rows[column] = {
-            str(value): len(part) for value, part in frame.groupby(column, dropna=False, sort=True)
-        }
+        groups = list(frame.groupby(column, dropna=False, sort=True))
+        per_slice = {str(value): compute(part) for value, part in groups}
+        slice_rows[column] = {str(value): len(part) for value, part in groups}
         slices[column] = {
             metric: {name: values[metric] for name, values in per_slice.items()}
             for metric in overall
         }
         gaps[column] = {metric: _gap(values) for metric, values in slices[column].items()}
-    return Evaluation(task, len(frame), overall, slices, slice_rows, gaps)
+    return Evaluation(
+        task,
+        len(frame),
+        overall,
+        slices,
+        slice_rows,
+        gaps,
+        positive=None if positive_value is None or not binary else str(positive_value),
+        dropped=rows - len(frame),
+    )
+
+
+def _check_columns(frame, task: str, label: str, prediction: str, score, source: str) -> None:
+    """Columns of the wrong kind for the task: a one-line error, not a scikit-learn trace."""
+    import pandas as pd
+
+    def first_non_number(column: str) -> Any:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            return None
+        bad = values[pd.to_numeric(values, errors="coerce").isna()]
+        return bad.iloc[0] if len(bad) else None
+
+    numeric = [c for c in (score,) if c] + ([label, prediction] if task == "regression" else [])
+    for column in numeric:
+        bad = first_non_number(column)
+        if bad is not None:
+            what = "--score" if column == score else "regression"
+            raise MlgitError(
+                f"{source}: column {column!r} holds {bad!r}, not a number; {what} needs numbers"
+                + (" (or use --task classification)" if what == "regression" else "")
+            )
+    y = frame[label]
+    if task == "classification" and pd.api.types.is_float_dtype(y) and (y != y.round()).any():
+        raise MlgitError(
+            f"{source}: label {label!r} holds fractions such as {y[y != y.round()].iloc[0]!r}; "
+            "classification needs classes (use --task regression)"
+        )
 
 
 def infer_task(labels: pd.Series) -> str:
@@ -220,51 +278,81 @@ def infer_task(labels: pd.Series) -> str:
     return "classification" if is_integral and labels.nunique() <= MAX_CLASSES else "regression"
 
 
-def _positive_label(labels: pd.Series) -> Any:
-    """The positive class of a binary label (1/True/the larger value), None for multiclass."""
+_POSITIVE = (True, 1, "1", "yes", "true", "True", "Yes", "positive")
+
+
+def _positive_label(labels: pd.Series, given: str | None, label: str, source: str) -> Any:
+    """The positive class of a binary label (`given`, else 1/True/yes), None for multiclass."""
     values = sorted(labels.unique().tolist(), key=str)
+    if given is not None:
+        found = [v for v in values if str(v) == given]
+        if not found:
+            raise MlgitError(
+                f"{source}: --positive {given!r} is not a class of {label!r} "
+                f"(classes: {', '.join(map(str, values[:10]))})"
+            )
+        if len(values) > 2:
+            raise MlgitError(
+                f"--positive is for a binary label; {label!r} has {len(values)} classes"
+            )
+        return found[0]
     if len(values) > 2:
         return None
-    for candidate in (True, 1, "1", "yes", "true"):
-        if candidate in values:
-            return candidate
-    return values[-1]
+    for candidate in _POSITIVE:
+        for value in values:
+            if value == candidate:
+                return value  # the label's own value: 1, not True
+    if len(values) == 1:
+        return values[0]
+    raise MlgitError(
+        f"{source}: which class of {label!r} is the positive one ({values[0]} or {values[1]})? "
+        f"pass --positive {values[0]} or --positive {values[1]}"
+    )
 
 
-def _classification(frame, label, prediction, score, positive) -> dict[str, float | None]:
+def _value(number: float) -> float | None:
+    return None if number is None or math.isnan(number) else float(number)
+
+
+def _classification(
+    frame, label, prediction, score, positive, binary: bool, classes: list
+) -> dict[str, float | None]:
+    import numpy as np
     from sklearn import metrics as skm
 
     y, p = frame[label], frame[prediction]
-    binary = (
-        positive is not None
-        and y.nunique() <= 2
-        and set(p.unique()) <= set(y.unique()) | {positive}
-    )
-    kwargs = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
+    if binary:
+        kwargs: dict[str, Any] = {"average": "binary", "pos_label": positive}
+    else:
+        kwargs = {"average": "macro", "labels": classes}
     result = {
         "accuracy": float(skm.accuracy_score(y, p)),
-        "precision": float(skm.precision_score(y, p, zero_division=0, **kwargs)),
-        "recall": float(skm.recall_score(y, p, zero_division=0, **kwargs)),
-        "f1": float(skm.f1_score(y, p, zero_division=0, **kwargs)),
+        "precision": _value(skm.precision_score(y, p, zero_division=np.nan, **kwargs)),
+        "recall": _value(skm.recall_score(y, p, zero_division=np.nan, **kwargs)),
+        "f1": _value(skm.f1_score(y, p, zero_division=np.nan, **kwargs)),
     }
     if score is not None:
         # roc_auc is undefined on a slice holding one class only: null, not a crash
         result["roc_auc"] = (
-            float(skm.roc_auc_score(y == positive, frame[score]))
+            float(skm.roc_auc_score(y == positive, frame[score].astype(float)))
             if positive is not None and y.nunique() == 2
             else None
         )
     return result
 
 
-def _regression(frame, label, prediction, score, positive) -> dict[str, float | None]:
+def _regression(frame, label, prediction) -> dict[str, float | None]:
+    import numpy as np
     from sklearn import metrics as skm
 
     y, p = frame[label].astype(float), frame[prediction].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a constant target has no variance to explain: null, not sklearn's stand-in 0.0
+        r2 = _value(skm.r2_score(y, p, force_finite=False)) if len(y) > 1 else None
     return {
         "mae": float(skm.mean_absolute_error(y, p)),
         "rmse": float(math.sqrt(skm.mean_squared_error(y, p))),
-        "r2": float(skm.r2_score(y, p)) if len(y) > 1 else None,
+        "r2": r2,
     }
 
 

@@ -28,12 +28,20 @@ def build(result: Evaluation, source: str, written: str | None) -> Report:
     summary = f"{result.task} metrics over {result.rows} rows of {source}"
     if written:
         summary += f"; written to {written}"
+    notes = []
+    if result.positive is not None:
+        notes.append(f"precision, recall, f1 and roc_auc are of the class {result.positive!r}")
+    if result.dropped:
+        notes.append(
+            f"{result.dropped} row(s) left out: their label, prediction or score is missing"
+        )
     return Report(
         command="evaluate",
         title="Evaluate",
         status=OK,
         summary=summary,
         tables=tuple(tables),
+        notes=tuple(notes),
         data={
             "schema_version": 1,
             "predictions": source,
