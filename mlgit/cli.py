@@ -262,6 +262,7 @@ def validate(
         unchanged=selection.unchanged,
         compact=fmt == "markdown",
         problems_only=fmt == "text" and not verbose,
+        warnings=pipeline.workspace_notes(selection.targets) if rev is None else (),
     )
     finish(report, fmt, output)
 

@@ -52,6 +52,7 @@ class Review:
     base_commit: str
     validation: tuple[DatasetResult, ...]
     unchanged: tuple[str, ...]  # datasets the change did not touch
+    warnings: tuple[str, ...]  # changed datasets whose copy on disk is not the tracked data
     drift: tuple[DriftResult, ...]
     metrics: tuple[MetricChange, ...]
     gates: tuple[ModelGates, ...]
@@ -59,6 +60,7 @@ class Review:
 
 
 def run(cfg: Config, base: str | None = None) -> Review:
+    from mlgit.data import validate
     from mlgit.repo import git as gitx
 
     repo = gitx.open_repo(cfg.root)
@@ -70,11 +72,13 @@ def run(cfg: Config, base: str | None = None) -> Review:
         base_commit = gitx.resolve_rev(repo, base)
     notes: list[str] = []
     validation, unchanged, changed = _validation(cfg, base_commit, notes)
+    targets = validate.select(changed, None) if changed else []
     return Review(
         base=base,
         base_commit=base_commit,
         validation=validation,
         unchanged=unchanged,
+        warnings=tuple(validate.workspace_notes(targets)),
         drift=_drift(cfg, repo, base_commit, changed, notes),
         metrics=_metrics(cfg, repo, base_commit, notes),
         gates=_gates(cfg, repo, notes),

@@ -141,3 +141,30 @@ def test_data_that_no_longer_fits_its_schema_is_an_input_error(project: Project)
     assert result.exit_code == 2, result.output  # as `mlgit validate` says it
     assert "train.schema.yaml: fields.0.name: column 'amount' is not in" in result.stderr
     assert not (project.root / "r.md").exists()
+
+
+def test_data_on_disk_that_is_not_the_tracked_data_is_a_warning(project: Project) -> None:
+    """`git checkout` without `dvc checkout`: the .dvc file says one thing, the disk holds
+    another. validate reads the disk, so it says which data it checked."""
+    on_main(project)
+    bad = table(2_000, seed=1).set_column(0, "amount", pa.array([-1.0] * 2_000))
+    write(bad, project.root / "data" / "train.parquet")
+    project.sh("dvc", "add", "-q", "data/train.parquet")
+    project.commit("bad data")
+    assert project.mlgit("validate").exit_code == 1  # the tracked (bad) data fails
+    project.sh("git", "checkout", "-q", "main")
+    project.sh("dvc", "checkout", "-q")
+    project.sh("git", "checkout", "-q", "new-data")  # the disk keeps main's good data
+    result = project.mlgit("validate", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["status"] == "warn"
+    [warning] = data["warnings"]
+    assert warning.startswith("data/train.parquet is modified against data/train.parquet.dvc")
+    assert "run `dvc checkout data/train.parquet`" in warning
+    code, review = report(project)
+    assert (
+        code == 0 and review["status"] == "warn" and review["validation"]["warnings"] == [warning]
+    )
+    project.sh("dvc", "checkout", "-q")
+    assert project.mlgit("validate").exit_code == 1  # the tracked data again

@@ -178,6 +178,33 @@ def run(
     return results
 
 
+def workspace_notes(targets: list[Target] | tuple[Target, ...]) -> list[str]:
+    """A note per DVC-tracked target whose work-tree copy is not the data its `.dvc` file (or
+    `dvc.lock`) records, as after a `git checkout` without `dvc checkout`: validate reads the
+    copy on disk, which is then not the data git says is tracked."""
+    from mlgit.repo import dvc
+    from mlgit.repo import git as gitx
+
+    root = gitx.find_root(Path.cwd())
+    if root is None or not dvc.is_initialized(root):
+        return []
+    repo = gitx.open_repo(root)
+    records = {t.path: dvc.tracked(repo, t.path) for t in targets}
+    paths = [path for path, record in records.items() if record is not None]
+    if not paths:
+        return []
+    try:
+        changed = dvc.changed_outputs(root, paths)
+    except MlgitError as exc:
+        return [f"could not compare the data with DVC's records: {exc}"]
+    return [
+        f"{path} is {state} against {records[path].source}: the copy on disk was validated, "
+        f"not the tracked data; run `dvc checkout {path}` to validate that, or `dvc add "
+        f"{path}` to track this copy"
+        for path, state in changed.items()
+    ]
+
+
 @contextlib.contextmanager
 def _opened(target: Target, rev: str | None) -> Iterator[tuple[Source, str]]:
     """The target's Source and a key that changes whenever its bytes may have changed."""

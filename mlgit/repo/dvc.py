@@ -66,6 +66,18 @@ def status(root: Path) -> dict:
     return json.loads(out) if out else {}
 
 
+def changed_outputs(root: Path, paths: list[str]) -> dict[str, str]:
+    """{path: "modified" | "deleted" | ...} for those of `paths` (tracked outputs) whose
+    work-tree copy is not what their `.dvc` file or `dvc.lock` records (`dvc status`)."""
+    out = run(root, "status", "--json", *paths).stdout.strip()
+    changed: dict[str, str] = {}
+    for entries in (json.loads(out) if out else {}).values():
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                changed.update(entry.get("changed outs") or {})
+    return {path: state for path, state in changed.items() if path in paths}
+
+
 @dataclass(frozen=True)
 class Tracked:
     """Where DVC says a path's data is: its md5 and whether it is a directory."""

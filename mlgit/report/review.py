@@ -22,7 +22,11 @@ _ORDER = {OK: 0, WARN: 1, FAIL: 2}
 
 def build(review: Review) -> Report:
     validation = validation_report.build(
-        review.validation, base=review.base_commit, unchanged=review.unchanged, problems_only=True
+        review.validation,
+        base=review.base_commit,
+        unchanged=review.unchanged,
+        problems_only=True,
+        warnings=review.warnings,
     )
     gate_reports = [gates_report.build(g.model, g.report, g.metrics_file) for g in review.gates]
     drifted = [d for d in review.drift if d.drifted]

@@ -32,6 +32,7 @@ def build(
     examples_shown: int | None = None,
     compact: bool = False,
     problems_only: bool = False,
+    warnings: Sequence[str] = (),
 ) -> Report:
     """The report of `mlgit validate`.
 
@@ -45,6 +46,7 @@ def build(
     from mlgit.data.validate import jsonable
 
     statuses = [status_of(r) for d in results for r in d.results]
+    statuses += [WARN for _ in warnings]  # e.g. the data on disk is not the tracked data
     status = FAIL if FAIL in statuses else WARN if WARN in statuses else OK
     failed = statuses.count(FAIL)
     warned = statuses.count(WARN)
@@ -61,7 +63,7 @@ def build(
         )
     else:
         tables = tuple(_table(d, examples_shown, compact) for d in results)
-    notes = [n for d in results for n in _notes(d)]
+    notes = [*warnings, *(n for d in results for n in _notes(d))]
     if base is not None and not results:
         notes.append(f"no dataset changed since {base[:12]}; nothing to validate")
     if problems_only and results:
@@ -73,6 +75,7 @@ def build(
         "status": status,
         "base": base,
         "unchanged": list(unchanged),
+        "warnings": list(warnings),
         "datasets": [_dataset_data(d) for d in results],
     }
     return Report(
