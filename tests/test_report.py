@@ -65,3 +65,23 @@ def test_written_files_follow_the_umask_and_keep_their_mode(tmp_path) -> None:
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     finally:
         os.umask(old)
+
+
+def test_markdown_and_junit_keep_data_as_text() -> None:
+    import xml.etree.ElementTree as ET
+
+    from mlgit.report import junit
+
+    value = "<b>z</b> **s** a|b `x` & c\x01ol"
+    report = Report(
+        command="validate",
+        title="T",
+        status=FAIL,
+        summary="s",
+        tables=(Table("t", ("value",), ((value,),), (FAIL,)),),
+    )
+    out = markdown.render(report)
+    assert "&lt;b&gt;z&lt;/b&gt; \\*\\*s\\*\\* a\\|b \\`x\\` &amp;" in out  # no HTML, bold, code
+    xml = junit.render(report)
+    ET.fromstring(xml.split("\n", 1)[1])  # well-formed: the control character is replaced
+    assert "None" not in xml

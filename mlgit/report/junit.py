@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 from mlgit.report import FAIL, SKIP, WARN, Report
+
+# characters XML 1.0 cannot hold at all (ElementTree would write them and break the file)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: object) -> str:
+    return _NOT_XML.sub("\ufffd", "—" if value is None else str(value))
 
 
 def render(report: Report, color: bool = False) -> str:
@@ -14,14 +22,16 @@ def render(report: Report, color: bool = False) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=table.title or report.title,
+            name=_text(table.title or report.title),
             tests=str(len(table.rows)),
             failures=str(sum(s == FAIL for s in statuses)),
             skipped=str(sum(s == SKIP for s in statuses)),
         )
         for row, status in zip(table.rows, statuses, strict=True):
-            details = "; ".join(f"{c}={v}" for c, v in zip(table.columns, row, strict=False))
-            name = " ".join(str(v) for v in row[:2] if v not in (None, ""))
+            details = _text(
+                "; ".join(f"{c}={_text(v)}" for c, v in zip(table.columns, row, strict=False))
+            )
+            name = _text(" ".join(str(v) for v in row[:2] if v not in (None, "")))
             case = ET.SubElement(suite, "testcase", classname=f"mlgit.{report.command}", name=name)
             if status == FAIL:
                 ET.SubElement(case, "failure", message=details).text = details

@@ -30,8 +30,14 @@ def render(report: Report, color: bool = False) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+_MARKUP = str.maketrans(
+    {"|": "\\|", "\n": " ", "<": "&lt;", ">": "&gt;", "&": "&amp;", "*": "\\*", "`": "\\`"}
+)
+
+
 def _cell(value: object) -> str:
+    """A value as text in a table cell: data never turns into HTML, bold or code on GitHub."""
     if value is None:
         return "—"
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.translate(_MARKUP)
