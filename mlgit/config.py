@@ -287,11 +287,19 @@ def _check_references(doc: Document) -> list[Problem]:
 
             problems.extend(schema_problems(root / ds["schema"]))
     stages = data.get("stages") or list(DEFAULT_STAGES)
-    for stage, needed in ((data.get("promotion") or {}).get("requires") or {}).items():
+    requires = (data.get("promotion") or {}).get("requires") or {}
+    for stage, needed in requires.items():
         for s in [stage, *needed]:
             if s not in stages:
                 where = ("promotion", "requires", stage)
                 problem(where, f"unknown stage {s!r}{_did_you_mean(s, stages)} (stages: {stages})")
+    cycle = _requirement_cycle(requires)
+    if cycle:
+        problem(
+            ("promotion", "requires", cycle[0]),
+            f"{' -> '.join(cycle)} require each other, so no version could ever enter them; "
+            "remove one of the requirements",
+        )
     datasets = list(data.get("datasets") or {})
     for name, model in (data.get("models") or {}).items():
         ds = model.get("dataset")
@@ -305,6 +313,25 @@ def _check_references(doc: Document) -> list[Problem]:
     if monitor.get("dataset") and monitor["dataset"] not in datasets:
         problem(("monitor", "dataset"), f"unknown dataset {monitor['dataset']!r}")
     return problems
+
+
+def _requirement_cycle(requires: dict[str, list[str]]) -> list[str]:
+    """Stages that require each other in a loop (["prod", "staging", "prod"]), or []."""
+
+    def walk(stage: str, path: list[str]) -> list[str]:
+        if stage in path:
+            return [*path[path.index(stage) :], stage]
+        for needed in requires.get(stage) or ():
+            found = walk(needed, [*path, stage])
+            if found:
+                return found
+        return []
+
+    for stage in requires:
+        found = walk(stage, [])
+        if found:
+            return found
+    return []
 
 
 def _data_exists(root: Path, path: str) -> bool:

@@ -126,6 +126,13 @@ def test_every_error_is_reported(project: Project) -> None:
     assert any("ci.python: expected a string, got number" in e for e in errors)
 
 
+def test_stages_that_require_each_other(project: Project) -> None:
+    text = VALID.replace("prod: [staging]", "prod: [staging]\n    staging: [prod]")
+    result = check(project, text)
+    assert result.exit_code == 2
+    assert "promotion.requires.prod: prod -> staging -> prod require each other" in result.stderr
+
+
 def test_unknown_stage_in_policy(project: Project) -> None:
     result = check(project, VALID.replace("prod: [staging]", "prod: [stagin]"))
     assert result.exit_code == 2
