@@ -250,8 +250,14 @@ def find_config(start: Path | None = None) -> Path:
 
 
 def check(file: Path) -> tuple[Document, list[Problem]]:
-    """Every problem in the config file: schema errors, then references to missing files."""
+    """Every problem in the config file: schema errors, then references to missing files.
+    A dataset schema file (`fields:`, no `version:`) is checked as one, so `mlgit check-config
+    schemas/train.schema.yaml` works as the schema's header says."""
     doc = load_document(file)
+    if isinstance(doc.data, dict) and "fields" in doc.data and "version" not in doc.data:
+        from mlgit.data.schema import schema_problems
+
+        return doc, schema_problems(file)
     if not isinstance(doc.data, dict):
         got = _json_type(doc.data)
         return doc, [Problem(file, (), 1, f"expected a mapping with `version: 1`, got {got}")]

@@ -126,6 +126,16 @@ def test_every_error_is_reported(project: Project) -> None:
     assert any("ci.python: expected a string, got number" in e for e in errors)
 
 
+def test_a_schema_file_is_checked_as_a_schema(project: Project) -> None:
+    project.write("s.schema.yaml", "fields:\n  - {name: a, type: integer}\n")
+    ok = project.mlgit("check-config", "s.schema.yaml")
+    assert ok.exit_code == 0, ok.output
+    project.write("s.schema.yaml", "fields:\n  - {name: a, type: integr}\n")
+    bad = project.mlgit("check-config", "s.schema.yaml")
+    assert bad.exit_code == 2 and "fields.0.type" in bad.stderr
+    assert "version" not in bad.stderr  # not taken for mlgit.yaml
+
+
 def test_stages_that_require_each_other(project: Project) -> None:
     text = VALID.replace("prod: [staging]", "prod: [staging]\n    staging: [prod]")
     result = check(project, text)

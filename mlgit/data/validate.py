@@ -82,7 +82,8 @@ def select(names: tuple[str, ...], schema_file: Path | None) -> list[Target]:
         if not cfg.datasets:
             raise MlgitError(f"{cfg.file}: no datasets; add one with `mlgit track PATH`")
         return [_dataset_target(cfg, name, schema_file) for name in cfg.datasets]
-    return [_named_target(cfg, root, name, schema_file) for name in names]
+    unique = list(dict.fromkeys(names))  # `validate train train` checks it once
+    return [_named_target(cfg, root, name, schema_file) for name in unique]
 
 
 def _dataset_target(cfg: Config, name: str, schema_file: Path | None) -> Target:
@@ -109,6 +110,14 @@ def _named_target(cfg: Config | None, root: Path, name: str, schema_file: Path |
         for dataset in cfg.datasets.values():
             if Path(dataset.path).as_posix() == rel:
                 return _dataset_target(cfg, dataset.name, schema_file)
+    if schema_file is None and not absolute.exists() and not Path(f"{absolute}.dvc").exists():
+        from mlgit.config import _did_you_mean
+
+        known = list(cfg.datasets) if cfg else []
+        raise MlgitError(
+            f"{name}: no such dataset in mlgit.yaml (datasets: {', '.join(known) or 'none'}) "
+            f"and no such file or directory{_did_you_mean(name, known)}"
+        )
     if schema_file is None:
         known = ", ".join(cfg.datasets) if cfg and cfg.datasets else "none"
         raise MlgitError(
