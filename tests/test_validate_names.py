@@ -28,3 +28,14 @@ def test_a_dataset_named_twice_is_validated_once(project: Project) -> None:
     result = tracked(project).mlgit("validate", "train", "train", "--format", "json")
     assert result.exit_code == 0, result.output
     assert [d["dataset"] for d in json.loads(result.output)["datasets"]] == ["train"]
+
+
+def test_a_file_of_a_directory_dataset_without_a_column(project: Project) -> None:
+    import pyarrow as pa
+
+    write(pa.table({"a": [1, 2], "b": [1, 1]}), project.root / "parts" / "1.parquet")
+    write(pa.table({"a": [3, 4]}), project.root / "parts" / "2.parquet")
+    project.write("s.yaml", "fields:\n  - {name: a, type: integer}\n  - {name: b, type: integer}\n")
+    result = project.mlgit("validate", "parts", "--schema", "s.yaml")
+    assert result.exit_code == 2
+    assert "parts/2.parquet: has no column 'b' (its columns: a)" in result.stderr

@@ -439,8 +439,21 @@ def _where(source: Source, data_file: DataFile) -> str:
 
 
 def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError:
+    where = _where(source, data_file)
+    if isinstance(exc, KeyError) and source.format == "parquet":  # a column asked for is absent
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(data_file.local).names
+        except Exception:
+            names = None
+        if names is not None and exc.args and exc.args[0] not in names:
+            return MlgitError(
+                f"{where}: has no column {exc.args[0]!r} (its columns: {', '.join(names)}); "
+                "every file of a dataset needs the same columns"
+            )
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return MlgitError(f"{_where(source, data_file)}: cannot read as {source.format}: {reason}")
+    return MlgitError(f"{where}: cannot read as {source.format}: {reason}")
 
 
 def _parquet(path, columns, batch_rows, column_types, null_values, read_dictionary=None):
