@@ -266,3 +266,127 @@ def test_check_config_reports_problems_in_schema_files(tmp_path: Path) -> None:
     assert "people.schema.yaml:5: expectations.0.column: required" in result.stderr
     assert "expectations.0: needs one of: min, max" in result.stderr
     assert "3 error(s)" in result.stderr
+
+
+# ---------------------------------------------------------------- data that used to crash infer
+def infer_then_validate(tmp_path: Path, data: str) -> Result:
+    """`schema infer` of `data` succeeds, and the same data passes the schema it wrote."""
+    inferred = run(tmp_path, "schema", "infer", data, "-o", "s.yaml")
+    assert inferred.exit_code == 0, inferred.output
+    return run(tmp_path, "validate", data, "--schema", "s.yaml", "--format", "json")
+
+
+def field_of(tmp_path: Path, name: str) -> dict:
+    data = yaml.safe_load((tmp_path / "s.yaml").read_text(encoding="utf-8"))
+    return next(f for f in data["fields"] if f["name"] == name)
+
+
+def test_infer_treats_a_dictionary_encoded_column_as_strings(tmp_path: Path) -> None:
+    # what pandas writes for a Categorical: dictionary<values=string, indices=int8>
+    values = pa.array(["a", "b", "a", None]).dictionary_encode()
+    values = values.cast(pa.dictionary(pa.int8(), pa.string()))
+    pq.write_table(pa.table({"c": values}), tmp_path / "cat.parquet", row_group_size=2)
+    result = infer_then_validate(tmp_path, "cat.parquet")
+    assert result.exit_code == 0, result.output
+    assert field_of(tmp_path, "c") == {
+        "name": "c",
+        "type": "string",
+        "constraints": {"enum": ["a", "b"]},
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duplicate_column_names_are_bad_input(tmp_path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        (tmp_path / "d.csv").write_text("a,a,b\n1,2,3\n", encoding="utf-8")
+    else:
+        table = pa.table([pa.array([1]), pa.array([2]), pa.array([3])], names=["a", "a", "b"])
+        pq.write_table(table, tmp_path / "d.parquet")
+    (tmp_path / "s.yaml").write_text("fields:\n  - {name: a, type: integer}\n", encoding="utf-8")
+    for args in (("schema", "infer", f"d.{fmt}", "-o", "out.yaml"), ("validate", f"d.{fmt}")):
+        result = run(tmp_path, *args, *(["--schema", "s.yaml"] if args[0] == "validate" else []))
+        assert result.exit_code == 2, result.output
+        assert f"d.{fmt}: duplicate column 'a' in the data; rename one" in result.stderr
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_infer_writes_decimals_as_numbers_yaml_holds(tmp_path: Path) -> None:
+    import decimal
+
+    values = pa.array([decimal.Decimal("1.10"), decimal.Decimal("2.25"), None])
+    pq.write_table(pa.table({"d": values}), tmp_path / "dec.parquet")
+    result = infer_then_validate(tmp_path, "dec.parquet")
+    assert result.exit_code == 0, result.output
+    assert field_of(tmp_path, "d")["constraints"] == {"minimum": 1.1, "maximum": 2.25}
+
+
+def test_infer_of_a_directory_whose_files_have_different_columns(tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "parts" / "1.parquet")
+    pq.write_table(pa.table({"a": [1], "b": [2]}), tmp_path / "parts" / "2.parquet")
+    result = run(tmp_path, "schema", "infer", "parts", "-o", "out.yaml")
+    assert result.exit_code == 2, result.output
+    assert "parts/2.parquet: has a column 'b'" in result.stderr
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_infer_of_a_directory_whose_parquet_types_cannot_widen(tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "parts" / "1.parquet")
+    pq.write_table(pa.table({"a": ["x"]}), tmp_path / "parts" / "2.parquet")
+    result = run(tmp_path, "schema", "infer", "parts")
+    assert result.exit_code == 2, result.output
+    assert "parts/2.parquet: column 'a' is string here and int64 in 1.parquet" in result.stderr
+
+
+def test_infer_of_csv_files_whose_column_types_differ_takes_the_wider(tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "1.csv").write_text("a,b\n1,1\n2,2\n", encoding="utf-8")
+    (tmp_path / "parts" / "2.csv").write_text("a,b\nx,2.5\n", encoding="utf-8")
+    result = infer_then_validate(tmp_path, "parts")
+    assert result.exit_code == 0, result.output
+    assert field_of(tmp_path, "a")["type"] == "string"
+    assert field_of(tmp_path, "b") == {
+        "name": "b",
+        "type": "number",
+        "constraints": {"required": True, "minimum": 1.0, "maximum": 2.5},
+    }
+
+
+def test_inferred_bounds_of_float_with_nan_pass_the_same_data(tmp_path: Path) -> None:
+    # NaN is missing (as in pandera and Great Expectations): not `required`, not out of range
+    pq.write_table(pa.table({"f": [1.0, float("nan"), 3.0]}), tmp_path / "nan.parquet")
+    result = infer_then_validate(tmp_path, "nan.parquet")
+    assert result.exit_code == 0, result.output
+    assert field_of(tmp_path, "f")["constraints"] == {"minimum": 1.0, "maximum": 3.0}
+
+
+def test_inferred_bounds_of_nanosecond_timestamps_pass_the_same_data(tmp_path: Path) -> None:
+    ticks = [1_000_000_000_123_456_789, 1_000_000_000_000_000_001]
+    for tz in (None, "UTC"):
+        values = pa.array(ticks, pa.int64()).cast(pa.timestamp("ns", tz=tz))
+        pq.write_table(pa.table({"t": values}), tmp_path / "ns.parquet")
+        result = infer_then_validate(tmp_path, "ns.parquet")
+        assert result.exit_code == 0, result.output
+        constraints = field_of(tmp_path, "t")["constraints"]
+        # rounded outwards to the microseconds a datetime holds
+        assert constraints["minimum"] == dt.datetime(2001, 9, 9, 1, 46, 40)
+        assert constraints["maximum"] == dt.datetime(2001, 9, 9, 1, 46, 40, 123457)
+
+
+def test_inferred_uint64_maximum_passes_the_same_data(tmp_path: Path) -> None:
+    values = pa.array([1, 2**64 - 1, 2**64 - 1, 2**63], pa.uint64())
+    pq.write_table(pa.table({"u": values}), tmp_path / "u.parquet")
+    result = infer_then_validate(tmp_path, "u.parquet")
+    assert result.exit_code == 0, result.output
+    assert field_of(tmp_path, "u")["constraints"]["maximum"] == 2**64 - 1
+
+
+def test_inferred_datetimes_with_utc_offsets_pass_the_same_data(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(
+        "ts\n2024-01-01T05:00:00+02:00\n2024-01-01T06:00:00+02:00\n", encoding="utf-8"
+    )
+    result = infer_then_validate(tmp_path, "t.csv")
+    assert result.exit_code == 0, result.output
+    constraints = field_of(tmp_path, "ts")["constraints"]
+    assert constraints["minimum"] == dt.datetime(2024, 1, 1, 3)  # as UTC instants

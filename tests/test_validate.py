@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -142,7 +143,9 @@ def test_csv_with_missing_values_and_unconvertible_types(work: Path) -> None:
     data = results_of(result.output)
     assert check(data, "type", "n")["unexpected_count"] == 1
     assert check(data, "type", "n")["examples"] == [{"row": 2, "value": "seven"}]
-    assert check(data, "required", "n")["unexpected_count"] == 2  # NA, and seven (not an int)
+    # NA only: seven is present (the type check counts it), not null
+    assert check(data, "required", "n")["unexpected_count"] == 1
+    assert check(data, "required", "n")["examples"] == [{"row": 1, "value": None}]
     assert check(data, "maximum", "n")["examples"] == [{"row": 3, "value": 12}]
     assert check(data, "type", "d")["unexpected_count"] == 2
 
@@ -634,6 +637,11 @@ def _read_all(fd: int) -> bytes:
             "rules.py:short",
             "rules.py:short returned 1 values of type bool for 6 rows",
         ),
+        (
+            "def nothing(batch):\n    return None\n",
+            "rules.py:nothing",
+            "rules.py:nothing returned NoneType for 6 rows; return one boolean per row",
+        ),
         ("x = 1\n", "rules.py:missing", "rules.py defines no function 'missing'"),
         ("x = 1\n", "nope.py:f", "nope.py does not exist"),
         ("x = 1\n", "../outside.py:f", "is outside the repository"),
@@ -690,3 +698,177 @@ def test_fail_fast_from_the_command_line(work: Path) -> None:
     assert full["stopped_early"] is False and full["row_count"] == rows
     text = run(work, "validate", "big.parquet", "--schema", "s.yaml", "--fail-fast")
     assert text.exit_code == 1 and "--fail-fast stopped at the first failing batch" in text.output
+
+
+# ---------------------------------------------------------------- data that used to crash validate
+def counts(work: Path, data: str, schema: str) -> dict:
+    """(check, column) -> unexpected_count of validating `data` (a failing run, exit 1)."""
+    (work / "s.yaml").write_text(schema, encoding="utf-8")
+    result = run(work, "validate", data, "--schema", "s.yaml", "--format", "json", "-v")
+    assert result.exit_code == 1, result.output
+    rows = results_of(result.output)["datasets"][0]["checks"]
+    return {(c["check"], c["column"]): c["unexpected_count"] for c in rows}
+
+
+def test_uint64_bounds_compare_over_the_whole_range(work: Path) -> None:
+    values = pa.array([0, 2**63, 2**64 - 1, None], pa.uint64())
+    pq.write_table(pa.table({"u": values}), work / "u.parquet")
+    schema = (
+        "fields:\n  - name: u\n    type: integer\n"
+        "    constraints: {minimum: -5, maximum: 18446744073709551614}\n"
+        "  - name: v\n    type: any\n    constraints: {maximum: 18446744073709551616}\n"
+    )
+    pq.write_table(pa.table({"u": values, "v": values}), work / "u.parquet")
+    found = counts(work, "u.parquet", schema)
+    assert found[("minimum", "u")] == 0
+    assert found[("maximum", "u")] == 1  # 2**64-1 only
+    assert found[("maximum", "v")] == 0  # a bound beyond the type: every value is below it
+
+
+def test_bytes_that_are_not_utf8_are_not_strings(work: Path) -> None:
+    values = pa.array([b"ok", b"\xff\xfe", None, b"fine"], pa.binary())
+    pq.write_table(pa.table({"s": values}), work / "b.parquet")
+    found = counts(
+        work, "b.parquet", "fields:\n  - {name: s, type: string, constraints: {maxLength: 3}}\n"
+    )
+    assert found[("type", "s")] == 1
+    assert found[("maxLength", "s")] == 1  # 'fine'; the bad bytes are counted by type only
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            "fields:\n  - {name: x, type: any, constraints: {minimum: 1}}\n",
+            "s.yaml: fields.0.constraints.minimum: column 'x' holds strings; "
+            "minimum needs numbers or dates",
+        ),
+        (
+            "fields:\n  - {name: n, type: integer}\n"
+            "expectations:\n  - {expect: mean, column: x, max: 3}\n",
+            "s.yaml: expectations.0: column 'x' holds strings; mean needs numbers or dates",
+        ),
+        (
+            "fields:\n  - {name: n, type: integer}\n"
+            "expectations:\n  - {expect: stdev, column: d, max: 3}\n",
+            "s.yaml: expectations.0: column 'd' holds dates; stdev needs numbers",
+        ),
+    ],
+)
+def test_rules_on_a_column_of_the_wrong_kind_are_bad_input(
+    work: Path, rule: str, expected: str
+) -> None:
+    table = pa.table({"x": ["a", "b"], "d": [dt.date(2024, 1, 1), None], "n": [1, 2]})
+    pq.write_table(table, work / "k.parquet")
+    (work / "s.yaml").write_text(rule, encoding="utf-8")
+    result = bad(work, "k.parquet", "--schema", "s.yaml")
+    assert expected in result.stderr
+
+
+def test_mean_and_quantile_of_dates_count_days_since_1970(work: Path) -> None:
+    days = [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 6), None]
+    stamps = [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 0, 0, 10), None, None]
+    pq.write_table(pa.table({"d": days, "t": stamps}), work / "d.parquet")
+    schema = (
+        "fields:\n  - {name: d, type: date}\nexpectations:\n"
+        "  - {expect: quantile, column: d, q: 0.5, min: 19724, max: 19724}\n"
+        "  - {expect: mean, column: d, max: 19724}\n"
+        "  - {expect: mean, column: t, min: 1704067205, max: 1704067205}\n"
+    )
+    (work / "s.yaml").write_text(schema, encoding="utf-8")
+    result = run(work, "validate", "d.parquet", "--schema", "s.yaml", "--format", "json", "-v")
+    assert result.exit_code == 1, result.output
+    data = results_of(result.output)
+    assert check(data, "quantile", "d")["ok"] is True
+    mean = check(data, "mean", "d")
+    assert mean["ok"] is False and mean["observed"] == 19725.0
+    assert "days since 1970-01-01 (2024-01-03)" in mean["message"]
+    assert check(data, "mean", "t")["ok"] is True
+
+
+def test_csv_datetimes_with_and_without_utc_offsets(work: Path) -> None:
+    (work / "t.csv").write_text(
+        "id,ts\n1,2024-01-01T05:00:00+02:00\n2,2024-01-01T03:30:00Z\n3,2024-01-01T02:00:00\n"
+        "4,not a time\n5,\n6,2024-01-01T04:00:00+0100\n",
+        encoding="utf-8",
+    )
+    schema = (
+        "fields:\n  - name: ts\n    type: datetime\n"
+        "    constraints: {required: true, minimum: 2024-01-01T03:00:00}\n"
+    )
+    found = counts(work, "t.csv", schema)
+    assert found[("type", "ts")] == 1  # not a time
+    assert found[("required", "ts")] == 1  # the empty value only
+    assert found[("minimum", "ts")] == 1  # 02:00, naive, read as UTC
+
+
+def test_nan_is_missing_in_every_rule(work: Path) -> None:
+    nan = float("nan")
+    pq.write_table(
+        pa.table({"f": [1.0, nan, 3.0, None], "i": [1.0, nan, 2.0, 3.0]}), work / "n.parquet"
+    )
+    schema = (
+        "fields:\n  - name: f\n    type: number\n"
+        "    constraints: {required: true, minimum: 1, maximum: 3}\n"
+        "  - {name: i, type: integer, constraints: {required: true}}\n"
+    )
+    found = counts(work, "n.parquet", schema)
+    assert found[("required", "f")] == 2
+    assert found[("minimum", "f")] == found[("maximum", "f")] == 0
+    assert found[("type", "i")] == 0  # NaN in a float column of integers is a missing value
+    assert found[("required", "i")] == 1
+
+
+def test_validate_never_imports_pandas_even_on_the_slow_paths(work: Path) -> None:
+    """pa.array, pa.scalar and Python values given to kernels import pandas (~0.3 s)."""
+    import subprocess
+    import sys
+
+    (work / "c.csv").write_text(
+        "n,ts,f,b,s\n1,2024-01-01T00:00:00Z,1.5,true,abc\nx,2024-01-01T00:00:00,nan,maybe,\n"
+        ",bad,,0,abcdef\n",
+        encoding="utf-8",
+    )
+    table = pa.table(
+        {
+            "n": [1.0, 2.5, float("nan")],
+            "ts": ["x", "2024-01-01", None],
+            "f": pa.array([1, 2**64 - 1, 3], pa.uint64()),
+            "b": [0, 1, 2],
+            "s": pa.array([b"abc", b"\xff", None], pa.binary()),
+        }
+    )
+    pq.write_table(table, work / "p.parquet")
+    (work / "s.yaml").write_text(
+        "fields:\n  - {name: n, type: integer, constraints: {required: true, minimum: 0}}\n"
+        "  - {name: ts, type: datetime, constraints: {required: true}}\n"
+        "  - {name: f, type: number, constraints: {required: true, maximum: 1}}\n"
+        "  - {name: b, type: boolean}\n"
+        "  - {name: s, type: string, constraints: {minLength: 2, maxLength: 4}}\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from mlgit.data.checks import validate\nfrom mlgit.data.io import open_source\n"
+        "from mlgit.data.schema import load_schema\n"
+        "for name in ('c.csv', 'p.parquet'):\n"
+        "    result = validate(open_source(Path(name)), load_schema(Path('s.yaml')))\n"
+        "    assert not result.ok\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=work, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_a_value_of_the_wrong_type_is_not_counted_again_as_null(work: Path) -> None:
+    (work / "k.csv").write_text("id,n\n1,5\nseven,x\n,7\n3,\n", encoding="utf-8")
+    schema = (
+        "primaryKey: id\nfields:\n  - {name: id, type: integer}\n"
+        "  - {name: n, type: integer, constraints: {required: true}}\n"
+    )
+    found = counts(work, "k.csv", schema)
+    assert found[("type", "id")] == found[("type", "n")] == 1
+    assert found[("required", "n")] == 1  # the empty value, not x
+    assert found[("primary_key", "id")] == 1  # the empty id, not seven

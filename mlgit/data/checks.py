@@ -226,10 +226,13 @@ class _KeyStore:
         self.chunks: dict[str, list[pa.Array]] = {c: [] for c in columns}
 
     def add(self, batch: pa.RecordBatch, first_row: int, keep: pa.Array | None) -> None:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         for column in self.columns:
             values = decoded(batch.column(column))  # dictionaries differ from batch to batch
+            if pa.types.is_timestamp(values.type) and values.type.tz is not None:
+                values = values.cast(pa.timestamp(values.type.unit))  # UTC, as naive ones
             self.chunks[column].append(values.filter(keep) if keep is not None else values)
         if keep is None:
             self.rows.append((first_row, batch.num_rows))
@@ -392,10 +395,10 @@ def _int_keys(chunks: list[pa.Array]) -> list[np.ndarray]:
     nulls = int64s(values.is_null())
     flags = [nulls] if values.null_count else []  # a null flag only where there are nulls
     if t.is_integer(values.type) or t.is_boolean(values.type) or t.is_temporal(values.type):
-        if t.is_uint64(values.type):
-            values = values.cast(pa.float64())
-        else:
-            return [*flags, int64s(values)]
+        if t.is_uint64(values.type):  # the bits as int64, sign bit flipped: same order
+            wrapped = int64s(values.cast(pa.int64(), safe=False))
+            return [*flags, wrapped ^ np.int64(-(2**63))]
+        return [*flags, int64s(values)]
     if t.is_floating(values.type) or t.is_decimal(values.type):
         floats = as_numpy(values, "float64")
         floats = np.where(floats == 0.0, 0.0, floats)  # -0.0 equals 0.0
@@ -440,8 +443,13 @@ class UniqueCheck(Check):
             if not missing:
                 keep = None
             elif self.nulls == "fail":
-                self.null_rows += missing
-                where = pc.indices_nonzero(pc.invert(keep))[: self.null_examples.room()]
+                # a key of the wrong type is not null: the `type` check counts it
+                present = [_present(batch, c) for c in self.columns]
+                absent = pc.invert(present[0])
+                for more in present[1:]:
+                    absent = pc.or_(absent, pc.invert(more))
+                self.null_rows += pc.sum(absent).as_py() or 0
+                where = pc.indices_nonzero(absent)[: self.null_examples.room()]
                 rows = [first_row + i for i in where.to_pylist()]
                 self.null_examples.add(rows, [_key_value(batch, self.columns, i) for i in where])
         else:
@@ -488,6 +496,9 @@ class AggregateCheck(Check):
     def observed(self) -> tuple[float | None, int]:  # pragma: no cover
         raise NotImplementedError
 
+    def shown(self, value: Any) -> str:
+        return _fmt(value)
+
     def result(self) -> CheckResult:
         value, elements = self.observed()
         if value is None:
@@ -497,7 +508,7 @@ class AggregateCheck(Check):
                 self.high is None or value <= self.high
             )
             bounds = _bounds(self.low, self.high)
-            message = f"{self.what} is {_fmt(value)}" + ("" if ok else f", expected {bounds}")
+            message = f"{self.what} is {self.shown(value)}" + ("" if ok else f", expected {bounds}")
         return CheckResult(
             check=self.name,
             column=self.column,
@@ -560,16 +571,70 @@ class NullFraction(AggregateCheck):
         return (self.nulls / self.rows if self.rows else None), self.rows
 
 
-class Moments(AggregateCheck):
+class _Measured(AggregateCheck):
+    """An aggregate of a column's numbers. Dates count as days since 1970-01-01 and datetimes
+    as seconds since 1970-01-01 UTC (Unix time), the numbers the bounds in the schema are."""
+
+    dates_allowed = True
+    where = ""
+    temporal: pa.DataType | None = None
+
+    def numbers(self, column: pa.Array) -> np.ndarray:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.types as t
+
+        column = decoded(column)
+        kind = column.type
+        scale = 1.0
+        if self.dates_allowed and (t.is_date(kind) or t.is_timestamp(kind)):
+            self.temporal = kind
+            if t.is_date64(kind):
+                scale = 86_400_000.0
+            elif t.is_timestamp(kind):
+                scale = float(_PER_SECOND[kind.unit])
+            column = column.cast(pa.int64() if kind.bit_width == 64 else pa.int32())
+        elif not any(
+            check(kind)
+            for check in (t.is_integer, t.is_floating, t.is_decimal, t.is_boolean, t.is_null)
+        ):
+            needs = "numbers or dates" if self.dates_allowed else "numbers"
+            raise MlgitError(
+                f"{self.where or self.name}: column {self.column!r} holds {_holds(kind)}; "
+                f"{self.name} needs {needs}"
+            )
+        values = as_numpy(column.drop_null(), "float64")
+        if scale != 1.0:
+            values = values / scale
+        nan = np.isnan(values)
+        return values[~nan] if nan.any() else values  # NaN is missing, as everywhere
+
+    def shown(self, value: Any) -> str:
+        import pyarrow.types as t
+
+        if self.temporal is None:
+            return _fmt(value)
+        if t.is_date(self.temporal):
+            day = dt.date(1970, 1, 1) + dt.timedelta(days=math.floor(value))
+            return f"{_fmt(value)} days since 1970-01-01 ({day})"
+        moment = _EPOCH + dt.timedelta(seconds=value)
+        return f"{_fmt(value)} s of Unix time ({moment.isoformat()} UTC)"
+
+
+class Moments(_Measured):
     """Mean or sample standard deviation from mergeable (count, mean, M2) — Chan et al."""
 
-    def __init__(self, name: str, column: str, low: Any, high: Any, severity: str) -> None:
+    def __init__(
+        self, name: str, column: str, low: Any, high: Any, severity: str, where: str = ""
+    ) -> None:
         super().__init__(name, column, low, high, severity)
         self.what = "the mean" if name == "mean" else "the standard deviation"
         self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.where = where
+        self.dates_allowed = name == "mean"
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
-        values = _floats(batch.column(self.column))
+        values = self.numbers(batch.column(self.column))
         if len(values):
             mean = float(values.mean())
             m2 = float(((values - mean) ** 2).sum())
@@ -583,6 +648,7 @@ class Moments(AggregateCheck):
         self.count = total
 
     def merge(self, other: Moments) -> None:
+        self.temporal = self.temporal or other.temporal
         if other.count:
             self._fold(other.count, other.mean, other.m2)
 
@@ -592,26 +658,31 @@ class Moments(AggregateCheck):
         return (math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else None), self.count
 
 
-class Quantile(AggregateCheck):
+class Quantile(_Measured):
     """An exact quantile (linear interpolation, as numpy and pandas): keeps the values."""
 
-    def __init__(self, column: str, q: float, low: Any, high: Any, severity: str) -> None:
+    def __init__(
+        self, column: str, q: float, low: Any, high: Any, severity: str, where: str = ""
+    ) -> None:
         super().__init__("quantile", column, low, high, severity)
         self.q = q
         self.what = f"the {q:g} quantile"
         self.parts: list[np.ndarray] = []
+        self.where = where
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
-        self.parts.append(_floats(batch.column(self.column)))
+        self.parts.append(self.numbers(batch.column(self.column)))
 
     def merge(self, other: Quantile) -> None:
+        self.temporal = self.temporal or other.temporal
         self.parts += other.parts
 
     def observed(self) -> tuple[float | None, int]:
         import numpy as np
 
         values = np.concatenate(self.parts) if self.parts else np.empty(0)
-        return (float(np.quantile(values, self.q)) if len(values) else None), len(values)
+        value = float(np.quantile(values, self.q)) if len(values) else None
+        return value, len(values)
 
 
 class UniqueFraction(AggregateCheck):
@@ -630,10 +701,6 @@ class UniqueFraction(AggregateCheck):
     def observed(self) -> tuple[float | None, int]:
         count = len(self.keys)
         return (self.keys.distinct() / count if count else None), count
-
-
-def _floats(column: pa.Array) -> np.ndarray:
-    return as_numpy(decoded(column).drop_null(), "float64")
 
 
 class ColumnsCheck(Check):
@@ -716,7 +783,7 @@ def _fits_after(values: pa.Array, converted: pa.Array) -> pa.Array:
     """The type-ok mask: a non-null value that became null did not convert."""
     import pyarrow.compute as pc
 
-    return pc.if_else(values.is_valid(), converted.is_valid(), None)
+    return pc.if_else(values.is_valid(), converted.is_valid(), _null_bool())
 
 
 def _is_text(arrow_type: pa.DataType, t: Any) -> bool:
@@ -734,7 +801,7 @@ def _via_text(values: pa.Array, target: pa.DataType, pattern: str) -> tuple[pa.A
         pass
     trimmed = pc.utf8_trim_whitespace(values)
     looks = pc.match_substring_regex(trimmed, pattern)
-    candidates = pc.if_else(looks, trimmed, None)
+    candidates = pc.if_else(looks, trimmed, _null_of(trimmed.type))
     try:
         converted = candidates.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -777,8 +844,10 @@ def _to_integer(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
         return values.cast(pa.int64()), None
     if t.is_floating(values.type) or t.is_decimal(values.type):
         floats = values.cast(pa.float64())
-        whole = pc.and_(pc.equal(pc.floor(floats), floats), pc.less(pc.abs(floats), 2.0**62))
-        converted = pc.if_else(whole, floats, None).cast(pa.int64())
+        whole = pc.and_(
+            pc.equal(pc.floor(floats), floats), pc.less(pc.abs(floats), _scalar(2.0**62))
+        )
+        converted = pc.if_else(whole, floats, _null_of(floats.type)).cast(pa.int64())
         return converted, _fits_after(values, converted)
     if _is_text(values.type, t):
         return _via_text(values, pa.int64(), _INTEGER)
@@ -806,14 +875,16 @@ def _to_boolean(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
     if t.is_boolean(values.type):
         return values, None
     if t.is_integer(values.type):
-        known = pc.is_in(values, pa.array([0, 1], values.type))
-        converted = pc.if_else(known, pc.equal(values, 1), None)
+        known = pc.is_in(values, _value_set([0, 1], values.type))
+        converted = pc.if_else(
+            known, pc.equal(values, _value_set([1], values.type)[0]), _null_bool()
+        )
         return converted, _fits_after(values, converted)
     if _is_text(values.type, t):
         trimmed = pc.utf8_trim_whitespace(values)
-        truthy = pc.is_in(trimmed, pa.array(_TRUE))
-        falsy = pc.is_in(trimmed, pa.array(_FALSE))
-        converted = pc.if_else(pc.or_(truthy, falsy), truthy, None)
+        truthy = pc.is_in(trimmed, _value_set(list(_TRUE), pa.string()))
+        falsy = pc.is_in(trimmed, _value_set(list(_FALSE), pa.string()))
+        converted = pc.if_else(pc.or_(truthy, falsy), truthy, _null_bool())
         return converted, _fits_after(values, converted)
     return pa.nulls(len(values), pa.bool_()), _fits_after(values, pa.nulls(len(values)))
 
@@ -838,8 +909,31 @@ def _to_datetime(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
     if t.is_date(values.type):
         return values.cast(pa.timestamp("us")), None
     if _is_text(values.type, t):
-        return _via_text(values, pa.timestamp("us"), _DATETIME)
+        return _text_to_datetime(values)
     return pa.nulls(len(values), pa.timestamp("us")), _fits_after(values, pa.nulls(len(values)))
+
+
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})\s*$"
+
+
+def _text_to_datetime(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Naive text as naive timestamps; text with `Z` or `+hh:mm` as UTC instants. A column
+    that mixes both reads its naive values as UTC (pyarrow refuses offsets in a naive cast)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    naive, utc = pa.timestamp("us"), pa.timestamp("us", tz="UTC")
+    aware = pc.match_substring_regex(values, _OFFSET)
+    count = pc.sum(aware).as_py() or 0
+    if not count:
+        return _via_text(values, naive, _DATETIME)
+    if count == len(values) - values.null_count:
+        return _via_text(values, utc, _DATETIME)
+    null = _null_of(values.type)
+    with_offset, _ = _via_text(pc.if_else(aware, values, null), utc, _DATETIME)
+    without, _ = _via_text(pc.if_else(aware, null, values), naive, _DATETIME)
+    converted = pc.if_else(aware, with_offset, without.cast(utc))
+    return converted, _fits_after(values, converted)
 
 
 def _to_string(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
@@ -847,7 +941,13 @@ def _to_string(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
 
     if _is_text(values.type, t):
         return values, None
-    return values.cast(pa.string()), None
+    try:
+        return values.cast(pa.string()), None
+    except pa.ArrowInvalid:  # bytes that are not UTF-8: those values are not strings
+        converted = _cast_each_chunk(values, pa.string())
+    except pa.ArrowNotImplementedError:  # nested values have no text form
+        converted = pa.nulls(len(values), pa.string())
+    return converted, _fits_after(values, converted)
 
 
 def _as_is(values: pa.Array, t: Any) -> tuple[pa.Array, pa.Array | None]:
@@ -961,12 +1061,58 @@ def _null_bool() -> pa.Scalar:
     return pa.nulls(1, pa.bool_())[0]
 
 
+def _integer_compare(kernel: str, values: pa.Array, bound: Any) -> pa.Array | None:
+    """`kernel(values, bound)` for an integer column and a Python int bound, exact over the
+    whole range of the column's type (uint64 up to 2**64-1), or None for other kinds."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    if not t.is_integer(values.type) or isinstance(bound, bool) or not isinstance(bound, int):
+        return None
+    info = np.iinfo(
+        f"{'u' if t.is_unsigned_integer(values.type) else ''}int{values.type.bit_width}"
+    )
+    if info.min <= bound <= info.max:
+        data = pa.py_buffer(np.array([bound], dtype=info.dtype))
+        scalar = pa.Array.from_buffers(values.type, 1, [None, data])[0]
+        return getattr(pc, kernel)(values, scalar)
+    # the bound is outside what the type holds: every value is on the same side of it
+    valid = values.is_valid()
+    holds = (bound < info.min) == (kernel in ("greater_equal", "greater"))
+    return pc.if_else(valid, valid if holds else pc.invert(valid), _null_bool())
+
+
+def _holds(arrow_type: pa.DataType) -> str:
+    from mlgit.data.schema import _kind
+
+    kind = _kind(arrow_type)
+    return {"any": f"{arrow_type} values", "boolean": "booleans", "datetime": "datetimes"}.get(
+        kind, f"{kind}s"
+    )
+
+
+def _kernel_error(spec: Spec, column_type: pa.DataType, needs: str) -> MlgitError:
+    return MlgitError(
+        f"{spec.where or spec.name}: column {spec.column!r} holds {_holds(column_type)}; "
+        f"{spec.name} needs {needs}"
+    )
+
+
 def _compare(kernel: str) -> Callable[[Spec], Check]:
     def factory(spec: Spec) -> Check:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         def rule(values: pa.Array) -> pa.Array:
-            return getattr(pc, kernel)(values, _scalar(spec.value, values.type))
+            exact = _integer_compare(kernel, values, spec.value)
+            if exact is not None:
+                return exact
+            try:
+                return getattr(pc, kernel)(values, _scalar(spec.value, values.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                raise _kernel_error(spec, values.type, "numbers or dates") from None
 
         def passes(batch: pa.RecordBatch) -> pa.Array:
             return _per_value(batch.column(spec.column), rule)
@@ -989,7 +1135,7 @@ def _length(kernel: str) -> Callable[[Spec], Check]:
         import pyarrow.compute as pc
 
         def rule(values: pa.Array) -> pa.Array:
-            return getattr(pc, kernel)(pc.utf8_length(_text(values)), spec.value)
+            return getattr(pc, kernel)(pc.utf8_length(_text(values)), _scalar(spec.value))
 
         def passes(batch: pa.RecordBatch) -> pa.Array:
             return _per_value(batch.column(spec.column), rule)
@@ -1056,9 +1202,22 @@ def _in_set(spec: Spec) -> Check:
     )
 
 
+def _present(batch: pa.RecordBatch, column: str) -> pa.Array:
+    """Which values are there: not null after conversion, or there but of the wrong type
+    (the `type` check counts those; `required` and `primaryKey` must not count them again)."""
+    import pyarrow.compute as pc
+
+    present = batch.column(column).is_valid()
+    if _TYPE_OK + column not in batch.schema.names:
+        return present
+    # type-ok is null where the value is null: coalesce gives `present` (False) there
+    wrong_type = pc.coalesce(pc.invert(batch.column(_TYPE_OK + column)), present)
+    return pc.or_(present, wrong_type)
+
+
 def _required(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
-        return batch.column(spec.column).is_valid()
+        return _present(batch, spec.column)
 
     return RowCheck(
         spec.name, spec.column, passes, severity=spec.severity, sample=spec.sample, what="are null"
@@ -1128,7 +1287,16 @@ def _custom(spec: Spec) -> Check:
         if isinstance(mask, pa.ChunkedArray):
             mask = mask.combine_chunks()
         if not isinstance(mask, pa.Array):
-            mask = pa.array(np.asarray(mask, dtype=bool))
+            try:
+                plain = np.asarray(mask, dtype=bool) if mask is not None else None
+            except (TypeError, ValueError):
+                plain = None
+            if plain is None or plain.ndim != 1:
+                raise MlgitError(
+                    f"{spec.where}: {spec.value} returned {type(mask).__name__} "
+                    f"for {batch.num_rows} rows; return one boolean per row"
+                )
+            mask = pa.array(plain)
         if len(mask) != batch.num_rows or not pa.types.is_boolean(mask.type):
             raise MlgitError(
                 f"{spec.where}: {spec.value} returned {len(mask)} values of type {mask.type} "
@@ -1195,13 +1363,13 @@ EXPECTATIONS: dict[str, Callable[[Spec], Check]] = {
         s.column, s.options.get("min"), s.options.get("max"), s.severity
     ),
     "mean": lambda s: Moments(
-        "mean", s.column, s.options.get("min"), s.options.get("max"), s.severity
+        "mean", s.column, s.options.get("min"), s.options.get("max"), s.severity, s.where
     ),
     "stdev": lambda s: Moments(
-        "stdev", s.column, s.options.get("min"), s.options.get("max"), s.severity
+        "stdev", s.column, s.options.get("min"), s.options.get("max"), s.severity, s.where
     ),
     "quantile": lambda s: Quantile(
-        s.column, s.options["q"], s.options.get("min"), s.options.get("max"), s.severity
+        s.column, s.options["q"], s.options.get("min"), s.options.get("max"), s.severity, s.where
     ),
     "values_between": _values_between,
     "values_in_set": lambda s: _in_set(
@@ -1244,13 +1412,13 @@ class Validator:
                     example_column=_RAW + f.name,
                 )
             )
-        for f in schema.fields:
-            self.checks.extend(_field_checks(f, sample, root))
+        where = f"{schema.file}" if schema.file else "schema"
+        for index, f in enumerate(schema.fields):
+            self.checks.extend(_field_checks(f, sample, root, f"{where}: fields.{index}"))
         if schema.primary_key:
             self.checks.append(
                 UniqueCheck("primary_key", schema.primary_key, sample=sample, nulls="fail")
             )
-        where = f"{schema.file}" if schema.file else "schema"
         for index, expectation in enumerate(schema.expectations):
             self.checks.append(
                 _expectation_check(expectation, sample, root, f"{where}: expectations.{index}")
@@ -1272,8 +1440,10 @@ class Validator:
 
         arrays = dict(zip(batch.schema.names, batch.columns, strict=True))
         for f in self.fields:
-            raw = arrays[f.name]
+            raw = _nan_as_null(arrays[f.name])
             converted, fits = _conform(raw, f.type)
+            if converted is not raw:  # text that reads as NaN is missing too
+                converted = _nan_as_null(converted)
             arrays[f.name] = converted
             arrays[_RAW + f.name] = raw
             if fits is not None:
@@ -1294,6 +1464,27 @@ class Validator:
         return tuple(c.result() if isinstance(c, RowCheck) else c.skipped() for c in self.checks)
 
 
+def _nan_as_null(values: pa.Array) -> pa.Array:
+    """NaN is a missing value (as in pandera and Great Expectations): null, so `required`
+    counts it and the value rules skip it; `schema infer` counts it the same way."""
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    if not t.is_floating(values.type) or values.null_count == len(values):
+        return values
+    nan = pc.is_nan(values)
+    if not pc.any(nan).as_py():
+        return values
+    return pc.if_else(nan, _null_of(values.type), values)
+
+
+def _null_of(arrow_type: pa.DataType) -> pa.Scalar:
+    """A null scalar (a Python None given to a kernel imports pandas, ~0.3 s)."""
+    import pyarrow as pa
+
+    return pa.nulls(1, arrow_type)[0]
+
+
 def _type_ok(name: str) -> Callable[[pa.RecordBatch], pa.Array | None]:
     """The conformer's mask for `name`, or "every non-null value fits" when it made none."""
 
@@ -1305,12 +1496,21 @@ def _type_ok(name: str) -> Callable[[pa.RecordBatch], pa.Array | None]:
     return passes
 
 
-def _field_checks(f: Field, sample: int, root: Path | None) -> list[Check]:
+def _field_checks(f: Field, sample: int, root: Path | None, where: str = "") -> list[Check]:
     checks = []
     for key, value in f.constraints.items():
         if key in ("required", "unique") and not value:
             continue
-        spec = Spec(key, f.name, value, f.severity or ERROR, sample, ftype=f.type, root=root)
+        spec = Spec(
+            key,
+            f.name,
+            value,
+            f.severity or ERROR,
+            sample,
+            ftype=f.type,
+            root=root,
+            where=f"{where}.constraints.{key}",
+        )
         checks.append(CONSTRAINTS[key](spec))
     return checks
 
@@ -1352,9 +1552,13 @@ def validate(
 ) -> DatasetResult:
     """Every rule of `schema` over `source`, streamed; the public entry point of validation."""
     from mlgit.data import io
+    from mlgit.data.schema import duplicate_column_error
 
     arrow_schema = io.read_schema(source)
     names = list(arrow_schema.names)
+    duplicate = duplicate_column_error(source.label, names)
+    if duplicate:  # a reader would keep one of them (which one depends on the format)
+        raise duplicate
     where = schema.file or "the schema"
     missing = [f.name for f in schema.fields if f.name not in names]
     if missing:

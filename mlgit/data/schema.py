@@ -355,17 +355,87 @@ def _indent(text: str) -> str:
 # ---------------------------------------------------------------- infer
 def infer_schema(source: Source, enum_limit: int = ENUM_LIMIT) -> TableSchema:
     """Types, required, ranges, enums and unique keys as observed in one pass over the data."""
-    from mlgit.data.io import read_schema, scan
+    from mlgit.data.io import scan
 
-    arrow_schema = read_schema(source)
+    arrow_schema, column_types = _common_schema(source)
     names = list(arrow_schema.names)
-    observed = scan(source, lambda: _Observer(names, enum_limit))
+    observed = scan(
+        source,
+        lambda: _Observer(names, enum_limit, arrow_schema),
+        column_types=column_types,
+    )
     fields = tuple(
         _inferred_field(name, observed.types[name], observed.stats[name], observed.rows, enum_limit)
         for name in names
     )
     expectations = (Expectation("columns", (("columns", tuple(names)),)),)
     return TableSchema(fields=fields, expectations=expectations)
+
+
+def duplicate_column_error(label: str, names: list[str]) -> MlgitError | None:
+    """The error for data with two columns of one name (a reader keeps only one of them)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return MlgitError(f"{label}: duplicate column {name!r} in the data; rename one")
+        seen.add(name)
+    return None
+
+
+def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType] | None]:
+    """The Arrow schema every file of `source` shares, widened where types differ by file
+    (int -> float, or text for CSV), and the CSV column types that read them so.
+
+    MlgitError naming the file and the column when the files do not have the same columns, or
+    when a column's types cannot be widened to one."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
+    from mlgit.data.io import Source as _Source
+    from mlgit.data.io import read_schema
+
+    first = read_schema(source)
+    problem = duplicate_column_error(_where(source, source.files[0]), list(first.names))
+    if problem:
+        raise problem
+    types = {f.name: f.type for f in first}
+    for data_file in source.files[1:]:
+        where = _where(source, data_file)
+        schema = read_schema(_Source(source.label, (data_file,), source.format))
+        problem = duplicate_column_error(where, list(schema.names))
+        if problem:
+            raise problem
+        missing = [n for n in first.names if n not in schema.names]
+        extra = [n for n in schema.names if n not in first.names]
+        if missing or extra:
+            what = f"has no column {missing[0]!r}" if missing else f"has a column {extra[0]!r}"
+            raise MlgitError(
+                f"{where}: {what} that {source.files[0].relpath} "
+                f"{'has' if missing else 'has not'}; the files of a dataset must have the same "
+                "columns: fix the file or validate the files apart"
+            )
+        for f in schema:
+            mine = types[f.name]
+            if f.type == mine or t.is_null(f.type):
+                continue
+            if t.is_null(mine):
+                types[f.name] = f.type
+            elif _kind(f.type) in ("integer", "number") and _kind(mine) in ("integer", "number"):
+                types[f.name] = pa.float64()
+            elif source.format == "csv":
+                types[f.name] = pa.string()
+            else:
+                raise MlgitError(
+                    f"{where}: column {f.name!r} is {f.type} here and {mine} in "
+                    f"{source.files[0].relpath}; write every file with one type per column"
+                )
+    widened = {n: ty for n, ty in types.items() if ty != first.field(n).type}
+    schema = pa.schema([pa.field(n, types[n]) for n in first.names])
+    return schema, (widened or None) if source.format == "csv" else None
+
+
+def _where(source: Source, data_file: Any) -> str:
+    return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
 
 
 @dataclass
@@ -382,30 +452,48 @@ class _ColumnStats:
 class _Observer:
     """The accumulator behind `infer_schema` (mergeable, as every scan state)."""
 
-    def __init__(self, names: list[str], enum_limit: int) -> None:
+    def __init__(
+        self, names: list[str], enum_limit: int, arrow_schema: pa.Schema | None = None
+    ) -> None:
         self.names = names
         self.enum_limit = enum_limit
         self.rows = 0
         self.types: dict[str, pa.DataType | None] = dict.fromkeys(names)
         self.stats = {name: _ColumnStats() for name in names}
+        import pyarrow.types as t
+
+        self.wanted = {  # the type every file's column is read as (dictionaries decoded)
+            f.name: f.type.value_type if t.is_dictionary(f.type) else f.type
+            for f in (arrow_schema if arrow_schema is not None else ())
+        }
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
         import pyarrow.compute as pc
+        import pyarrow.types as t
+
+        from mlgit.data.arrays import decoded
 
         self.rows += batch.num_rows
         for name in self.names:
-            column = batch.column(name)
+            # dictionaries (pandas Categorical) differ from batch to batch: plain values
+            column = decoded(batch.column(name))
+            wanted = self.wanted.get(name)
+            if wanted is not None and column.type != wanted and not t.is_null(wanted):
+                column = column.cast(wanted)  # files of a directory widened to one type
             if self.types[name] is None or self.types[name] == _null_type():
                 self.types[name] = column.type
             stats = self.stats[name]
             stats.nulls += column.null_count
+            if t.is_floating(column.type) and column.null_count < len(column):
+                # NaN is a missing value, as in validate (and pandera, Great Expectations)
+                stats.nulls += pc.sum(pc.is_nan(column)).as_py() or 0
             kind = _kind(column.type)
             if column.null_count == len(column):
                 continue
             if kind in ("integer", "number", "date", "datetime"):
                 low, high = (pc.min_max(column)[k] for k in ("min", "max"))
-                stats.minimum = _lesser(stats.minimum, low.as_py())
-                stats.maximum = _greater(stats.maximum, high.as_py())
+                stats.minimum = _lesser(stats.minimum, _bound(low, up=False))
+                stats.maximum = _greater(stats.maximum, _bound(high, up=True))
             if kind == "string":
                 lengths = pc.min_max(pc.utf8_length(column))
                 stats.min_length = _lesser(stats.min_length, lengths["min"].as_py())
@@ -492,8 +580,36 @@ def _inferred_field(
     return Field(name=name, type=kind, constraints=Constraints(**values))
 
 
+def _bound(scalar: pa.Scalar, up: bool) -> Any:
+    """An observed min (or max, `up`) as Python; timestamps finer than the microseconds a
+    datetime holds are rounded outwards, so the data passes the bound written from it."""
+    import pyarrow.types as t
+
+    if not scalar.is_valid:
+        return None
+    if t.is_timestamp(scalar.type):
+        ticks = scalar.cast(_int64()).as_py()
+        per_micro = {"s": 1e-6, "ms": 1e-3, "us": 1, "ns": 1000}[scalar.type.unit]
+        if per_micro >= 1:
+            micros = -(-ticks // per_micro) if up else ticks // per_micro
+        else:
+            micros = ticks * round(1 / per_micro)
+        return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(micros))
+    return scalar.as_py()
+
+
+def _int64() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.int64()
+
+
 def _plain(value: Any) -> Any:
     """Observed bounds as YAML writes them: no numpy scalars, no time zones, finite floats."""
+    import decimal
+
+    if isinstance(value, decimal.Decimal):  # YAML has no decimals: the nearest int or float
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "to_pydatetime"):  # pyarrow gives pandas Timestamps for nanoseconds
