@@ -544,11 +544,9 @@ def promote(
     output: Path | None,
 ) -> None:
     """Gates against the version in STAGE, policy, then the tag MODEL#STAGE#N."""
-    from mlgit.errors import MlgitError
     from mlgit.models import registry
 
-    if force and not reason:
-        raise MlgitError("--force needs --reason TEXT: the reason is recorded in the tag")
+    registry.require_reason(force, reason)
     registry.validate_artifact(model)
     if version is not None:
         registry.validate_version(version)
@@ -636,7 +634,17 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
     if root is None:  # reading tags needs no GitPython: the path is enough (faster start)
         raise MlgitError(f"{os.getcwd()} is not inside a git repository; run `mlgit init` first")
     state = registry.read_state(root, messages=history)
-    emit(state_report(state, model, history), fmt, output)
+    stages, declared = registry.declared(root)
+    if model is not None and model not in state.artifacts and model not in declared:
+        from mlgit.config import _did_you_mean
+
+        known = sorted(set(declared) | set(state.artifacts))
+        raise MlgitError(
+            f"no model named {model!r} in mlgit.yaml or in any registry tag"
+            f"{_did_you_mean(model, known)} (models: {', '.join(known) or 'none'})"
+        )
+    notes = [gitx.shallow_message(root)] if gitx.is_shallow(root) else []
+    emit(state_report(state, model, history, stages, notes), fmt, output)
 
 
 # ---------------------------------------------------------------- report: a pull request's summary

@@ -176,3 +176,20 @@ def test_gate_errors_are_exit_2(churn: Project) -> None:  # noqa: F811
     (churn.root / "metrics.json").unlink()
     missing = churn.mlgit("gate", "churn")
     assert missing.exit_code == 2 and "metrics.json: metrics file not found" in missing.stderr
+
+
+def test_gate_baseline_neither_stage_nor_revision(churn: Project) -> None:  # noqa: F811
+    config = (churn.root / "mlgit.yaml").read_text()
+    churn.write(
+        "mlgit.yaml",
+        config.replace(
+            "{metric: roc_auc, max_drop: 0.02}", "{metric: roc_auc, max_drop: 0.02, baseline: prd}"
+        ),
+    )
+    churn.commit("typo in baseline")
+    result = churn.mlgit("gate", "churn")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert (
+        "mlgit.yaml: models.churn.gates.1.baseline: 'prd' is neither a stage (staging, prod) "
+        "nor a git revision"
+    ) in result.stderr

@@ -295,7 +295,8 @@ def test_rollback_to_a_given_version_and_nothing_to_roll_back(churn: Project) ->
     assert nothing.exit_code == 2 and "prod holds no version" in nothing.stderr
     churn.mlgit("promote", "churn", "--to", "staging")
     only = churn.mlgit("rollback", "churn", "--stage", "staging")
-    assert only.exit_code == 2 and "pass --to VERSION" in only.stderr
+    assert only.exit_code == 2 and "staging held no other version before v0.0.1" in only.stderr
+    assert "use `mlgit promote churn --to staging --version V`" in only.stderr
     retrain(churn, 0.86)
     churn.mlgit("promote", "churn", "--to", "staging")
     assert churn.mlgit("rollback", "churn", "--stage", "staging", "--to", "v0.0.1").exit_code == 0
@@ -618,3 +619,141 @@ def test_provenance_of_a_model_made_by_a_dvc_pipeline(project: Project) -> None:
     assert retrain_blocked.exit_code == 2 and "changed since DVC recorded it" in (
         retrain_blocked.stderr
     )
+
+
+# ---------------------------------------------------------------- found by exploratory testing
+def test_rollback_to_goes_back_only_to_a_version_that_held_the_stage(churn: Project) -> None:
+    """`rollback --to` skips gates and policy, so it may only go back, never forward."""
+    churn.mlgit("promote", "churn", "--to", "staging")
+    churn.mlgit("promote", "churn", "--to", "prod")
+    retrain(churn, 0.10, "model-bad")
+    assert churn.mlgit("register", "churn", "--bump", "major").exit_code == 0
+    refused = churn.mlgit("promote", "churn", "--to", "prod", "--version", "v1.0.0")
+    assert refused.exit_code == 1
+    before = tags(churn)
+    result = churn.mlgit("rollback", "churn", "--stage", "prod", "--to", "v1.0.0")
+    assert result.exit_code == 2
+    assert "churn v1.0.0 never held prod" in result.stderr
+    assert "a version that held prod (v0.0.1)" in result.stderr
+    assert "`mlgit promote churn --to prod --version v1.0.0` (it checks gates" in result.stderr
+    assert tags(churn) == before
+    assert gto_stages(churn) == {"churn": {"prod": "v0.0.1", "staging": "v0.0.1"}}
+
+
+def shallow_clone(source: Project, tmp_path: Path) -> Project:
+    """CI's default checkout: `--depth 1`, no tags."""
+    target = tmp_path / "ci-checkout"
+    url = f"file://{source.root}"
+    sh_args = ["git", "clone", "-q", "--depth", "1", "--no-tags", url, str(target)]
+    subprocess.run(sh_args, check=True, capture_output=True)
+    return Project(root=target, remote=source.remote)
+
+
+def test_shallow_clone_is_refused_by_every_registry_decision(
+    churn: Project, tmp_path: Path
+) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")
+    churn.mlgit("promote", "churn", "--to", "prod")
+    retrain(churn, 0.86)
+    ci = shallow_clone(churn, tmp_path)
+    assert ci.sh("git", "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    commands = [
+        ["gate", "churn"],  # max_drop against prod: with no tags it would pass "no baseline"
+        ["gate", "churn", "--baseline", "staging"],
+        ["register", "churn"],
+        ["promote", "churn", "--to", "staging"],
+        ["rollback", "churn", "--stage", "prod"],
+        ["deprecate", "churn"],
+        ["unassign", "churn", "--stage", "staging"],
+    ]
+    for args in commands:
+        result = ci.mlgit(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert (
+            " is a shallow clone: the registry's tags and history are incomplete; run "
+            "`git fetch --tags --unshallow` (or check out with fetch-depth: 0)"
+        ) in result.stderr
+    assert tags(ci) == []
+    shown = ci.mlgit("registry")
+    assert shown.exit_code == 0 and "is a shallow clone" in shown.output
+    ci.sh("git", "fetch", "-q", "--tags", "--unshallow")
+    gated = ci.mlgit("gate", "churn", "--format", "json")
+    assert gated.exit_code == 0 and json.loads(gated.stdout)["baseline"] == "prod v0.0.1"
+
+
+def test_push_sends_the_version_tag_the_stage_points_at(churn: Project, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    churn.sh("git", "remote", "add", "origin", str(bare))
+    churn.sh("git", "push", "-q", "origin", "HEAD:main")
+    assert churn.mlgit("register", "churn").exit_code == 0  # local only
+    code, data = change_json(churn, "promote", "churn", "--to", "staging", "--push")
+    assert code == 0 and data["push"]["ok"], data
+    assert data["tags"] == ["churn#staging#1"]
+    clone = tmp_path / "fresh"
+    subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True)
+    fresh = Project(root=clone, remote=churn.remote)
+    shown = gto(fresh, "show", "--json")
+    assert shown["churn"]["version"] == "v0.0.1"
+    assert shown["churn"]["stage"] == {"staging": "v0.0.1"}
+
+
+def test_rollback_skips_deregistered_versions(churn: Project) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")  # v0.0.1
+    retrain(churn, 0.86)
+    churn.mlgit("promote", "churn", "--to", "staging")  # v0.0.2
+    retrain(churn, 0.87)
+    churn.mlgit("promote", "churn", "--to", "staging")  # v0.0.3
+    churn.sh(GTO, "deprecate", "churn", "v0.0.2")  # writes churn@v0.0.2!
+    assert "churn@v0.0.2!" in tags(churn)
+    code, data = change_json(churn, "rollback", "churn", "--stage", "staging")
+    assert code == 0 and data["version"] == "v0.0.1" and data["previous"] == "v0.0.3", data
+    assert gto_stages(churn) == {"churn": {"staging": "v0.0.1"}}
+    assert registry_json(churn)["models"]["churn"]["stages"] == {"staging": "v0.0.1"}
+    churn.sh(GTO, "deprecate", "churn", "v0.0.3")
+    before = tags(churn)
+    none_left = churn.mlgit("rollback", "churn", "--stage", "staging")
+    assert none_left.exit_code == 2
+    assert (
+        "no earlier version of staging is still registered (v0.0.2, v0.0.3 deregistered)"
+        in none_left.stderr
+    )
+    assert tags(churn) == before
+
+
+def test_deprecated_model_shows_no_stages_as_in_gto(churn: Project) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")
+    churn.mlgit("promote", "churn", "--to", "prod")
+    assert churn.mlgit("deprecate", "churn").exit_code == 0
+    assert gto(churn, "show", "--json") == {}
+    ours = registry_json(churn, "--history")["models"]["churn"]
+    assert ours["deprecated"] is True and ours["stages"] == {}
+    assert all(v["stages"] == [] for v in ours["versions"])
+    assert [e["action"] for e in ours["history"]] == ["register", "assign", "assign", "deprecate"]
+    shown = gto(churn, "show", "--json", "--deprecated")["churn"]  # what a revival brings back
+    assert shown["active"] is False and shown["stage"] == {"prod": "v0.0.1", "staging": "v0.0.1"}
+
+
+def test_blank_force_reason_is_refused(churn: Project) -> None:
+    result = churn.mlgit("promote", "churn", "--to", "prod", "--force", "--reason", "   ")
+    assert result.exit_code == 2 and "--force needs --reason" in result.stderr
+    assert tags(churn) == []
+
+
+def test_registry_of_an_unknown_model_is_exit_2_with_a_hint(churn: Project) -> None:
+    result = churn.mlgit("registry", "chrn")
+    assert result.exit_code == 2
+    assert "no model named 'chrn' in mlgit.yaml or in any registry tag; did you mean 'churn'?" in (
+        result.stderr
+    )
+    declared = registry_json(churn, "churn")  # in mlgit.yaml, no tags yet: fine
+    assert declared["models"]["churn"]["latest"] is None
+
+
+def test_registry_stage_columns_follow_mlgit_yaml(churn: Project) -> None:
+    churn.mlgit("promote", "churn", "--to", "staging")
+    churn.mlgit("promote", "churn", "--to", "prod")
+    result = churn.mlgit("registry")
+    header = next(line for line in result.output.splitlines() if "latest" in line)
+    assert header.index("staging") < header.index("prod")  # stages: [staging, prod]

@@ -238,6 +238,7 @@ def baseline_metrics(
 
     path = require_metrics_path(config, model)
     if spec in config.stages:
+        gitx.require_full_history(repo)  # a shallow clone has no tags: "no baseline yet"
         if state is None:
             state = registry.read_state(repo).artifact(model.name)
         holder = state.stage_holder(spec)
@@ -249,6 +250,21 @@ def baseline_metrics(
     commit = gitx.resolve_rev(repo, spec)
     found = metrics_mod.read_or_none(repo, path, commit)
     return found if found is not None else {}, spec
+
+
+def check_gate_baselines(repo: git.Repo, config: Config, model: Model) -> None:
+    """Every gate's own `baseline:` names a stage or an existing revision."""
+    from mlgit.repo import git as gitx
+
+    for index, gate in enumerate(model.gates):
+        spec = gate.baseline
+        if not spec or spec in config.stages or gitx.commit_or_none(repo, spec) is not None:
+            continue
+        gitx.require_full_history(repo)  # in a shallow clone the revision may just be cut off
+        raise MlgitError(
+            f"{config.file}: models.{model.name}.gates.{index}.baseline: {spec!r} is "
+            f"neither a stage ({', '.join(config.stages)}) nor a git revision"
+        )
 
 
 def require_metrics_path(config: Config, model: Model) -> str:
@@ -272,12 +288,18 @@ def run(
     """The model's gates on its metrics file (work tree, or at `rev`). Relative gates compare
     with `gate.baseline`, else `baseline`, else the last stage; `override` makes `baseline`
     win over the gates' own. `state`: the registry state to find stage holders in."""
+    from mlgit.repo import git as gitx
+
     path = require_metrics_path(config, model)
     if not model.gates:
         raise MlgitError(
             f"{config.file}: models.{model.name}.gates is empty; add gates such as "
             "{metric: accuracy, min: 0.8}"
         )
+    if baseline in config.stages:  # asked for a stage: a shallow clone cannot tell it
+        gitx.require_full_history(repo)
+    if not override:
+        check_gate_baselines(repo, config, model)
     current = metrics_mod.read(repo, path, rev, root=config.root)
     default = baseline or config.stages[-1]
     specs = {

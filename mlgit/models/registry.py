@@ -232,6 +232,25 @@ class ArtifactState:
     def stage_holder(self, stage: str) -> VersionInfo | None:
         return self.stages.get(stage)
 
+    @property
+    def shown_stages(self) -> dict[str, VersionInfo]:
+        """The stages as `gto show` shows them: none while the artifact is deprecated (it
+        hides the artifact; the assignments stay in the history and come back on revival)."""
+        return {} if self.deprecated else self.stages
+
+    def holders_of(self, stage: str) -> list[str]:
+        """Every registered, active version ever assigned to `stage`, oldest first."""
+        seen: list[str] = []
+        for event in self.events:
+            if event.action == ASSIGN and event.stage == stage and event.version not in seen:
+                info = self.version(event.version or "")
+                if info is not None and info.registered and info.active:
+                    seen.append(info.version)
+        return seen
+
+    def deregistered_at(self, commit: str) -> list[str]:
+        return [v.version for v in self.versions if v.commit == commit and not v.active]
+
     def was_in(self, version: str, stage: str) -> bool:
         return any(
             e.action == ASSIGN and e.version == version and e.stage == stage for e in self.events
@@ -246,7 +265,9 @@ class ArtifactState:
             if current is not None and event.version == current.version:
                 continue
             info = self.version(event.version)
-            if info is not None and info.active:
+            # a deregistered version's assignments resolve to its bare commit (as in GTO):
+            # that is no version to go back to
+            if info is not None and info.active and info.registered:
                 return info
         return None
 
@@ -571,19 +592,50 @@ class RegistryChange:
     reason: str | None = None
     remote: str | None = None
     push_error: str | None = None
+    version_tag: str | None = None  # MODEL@vX.Y.Z the new stage tags point at
 
     @property
     def ok(self) -> bool:
         return not self.refused
 
+    @property
+    def pushed(self) -> tuple[str, ...]:
+        """The tags a push sends: the new ones, and the version tag they assign (maybe only
+        local so far; without it a clone sees a stage on a commit with no version)."""
+        if self.version_tag is None or self.version_tag in self.tags:
+            return self.tags
+        return (self.version_tag, *self.tags)
+
     def retry_push(self) -> str:
-        quoted = " ".join(shlex.quote(f"refs/tags/{t}") for t in self.tags)
+        quoted = " ".join(shlex.quote(f"refs/tags/{t}") for t in self.pushed)
         return f"git push {shlex.quote(self.remote or 'origin')} {quoted}"
 
 
 def _model(config: Config, name: str) -> Model:
     validate_artifact(name)
     return config.model(name)
+
+
+def require_reason(force: bool, reason: str | None) -> None:
+    if force and not (reason or "").strip():
+        raise MlgitError("--force needs --reason TEXT: the reason is recorded in the tag")
+
+
+def declared(root: Path) -> tuple[list[str], list[str]]:
+    """(stages, models) as mlgit.yaml declares them, read without validating it (the registry
+    view only orders by them); empty lists when there is no readable mlgit.yaml."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: faster
+    try:
+        data = yaml.load((root / "mlgit.yaml").read_text(encoding="utf-8"), loader)
+    except (OSError, ValueError, yaml.YAMLError):
+        return [], []
+    if not isinstance(data, dict):
+        return [], []
+    stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    return [str(s) for s in stages], [str(m) for m in models]
 
 
 def register(
@@ -600,6 +652,7 @@ def register(
     model = _model(config, name)
     if version is not None:
         validate_version(version)
+    gitx.require_full_history(repo)
     gitx.require_identity(repo)
     commit = gitx.resolve_rev(repo, rev)
     check_ready(repo, config, model, commit)
@@ -662,8 +715,8 @@ def promote(
     validate_stage(stage, config)
     if version is not None:
         validate_version(version)
-    if force and not reason:
-        raise MlgitError("--force needs --reason TEXT: the reason is recorded in the tag")
+    require_reason(force, reason)
+    gitx.require_full_history(repo)
     gitx.require_identity(repo)
     state = read_state(repo).artifact(name)
     if version is not None:
@@ -727,6 +780,7 @@ def promote(
         gates=judged[0].gates,
         forced=force and bool(judged[0].refused),
         reason=reason,
+        version_tag=format_tag(TagName(name, REGISTER, version=picked[0])),
     )
     return _push(repo, change, push)
 
@@ -859,6 +913,7 @@ def rollback(
     validate_stage(stage, config)
     if to is not None:
         validate_version(to)
+    gitx.require_full_history(repo)
     gitx.require_identity(repo)
     chosen: list[VersionInfo] = []
     previous: list[str] = []
@@ -867,14 +922,7 @@ def rollback(
         holder = state.stage_holder(stage)
         if holder is None:
             raise MlgitError(f"{name}: {stage} holds no version; nothing to roll back")
-        target = state.version(to) if to else state.previous_holder(stage)
-        if target is None or not target.active:
-            raise MlgitError(
-                f"{name} {to} is not registered"
-                if to
-                else f"{name}: {stage} held no other version before {holder.version}; "
-                "pass --to VERSION"
-            )
+        target = _rollback_target(state, stage, holder, to)
         if target.version == holder.version:
             raise MlgitError(f"{name} {target.version} is already in {stage}; nothing to roll back")
         chosen[:], previous[:] = [target], [holder.version]
@@ -892,8 +940,51 @@ def rollback(
         previous=previous[0],
         tags=tuple(tags),
         reason=reason,
+        version_tag=chosen[0].tag or None,
     )
     return _push(repo, change, push)
+
+
+def _rollback_target(
+    state: ArtifactState, stage: str, holder: VersionInfo, to: str | None
+) -> VersionInfo:
+    """The version to put back: `to` only when it held the stage before (going back needs no
+    gates; anything else is a promotion), else the latest earlier holder still registered."""
+    name = state.name
+    if to is None:
+        target = state.previous_holder(stage)
+        if target is not None:
+            return target
+        gone = sorted(
+            {
+                v
+                for e in state.events
+                if e.action == ASSIGN and e.stage == stage
+                for v in state.deregistered_at(e.commit)
+            },
+            key=semver_key,
+        )
+        if gone:
+            raise MlgitError(
+                f"{name}: no earlier version of {stage} is still registered "
+                f"({', '.join(gone)} deregistered); nothing to roll back to; use "
+                f"`mlgit promote {name} --to {stage} --version V` (it checks gates and policy)"
+            )
+        raise MlgitError(
+            f"{name}: {stage} held no other version before {holder.version}; nothing to roll "
+            f"back to; use `mlgit promote {name} --to {stage} --version V` (it checks gates "
+            "and policy)"
+        )
+    held = state.holders_of(stage)
+    info = state.version(to)
+    if to in held and info is not None:
+        return info
+    why = "is not registered" if info is None or not info.active else f"never held {stage}"
+    raise MlgitError(
+        f"{name} {to} {why}: rollback only goes back to a version that held {stage} "
+        f"({', '.join(held) or 'none'}); to put {to} there, use "
+        f"`mlgit promote {name} --to {stage} --version {to}` (it checks gates and policy)"
+    )
 
 
 def unassign(
@@ -909,6 +1000,7 @@ def unassign(
 
     _model(config, name)
     validate_stage(stage, config)
+    gitx.require_full_history(repo)
     gitx.require_identity(repo)
     held: list[VersionInfo] = []
 
@@ -957,6 +1049,7 @@ def deprecate(
     from mlgit.repo import git as gitx
 
     _model(config, name)
+    gitx.require_full_history(repo)
     gitx.require_identity(repo)
     where: list[str] = []
 
@@ -982,5 +1075,5 @@ def _push(repo: git.Repo, change: RegistryChange, remote: str | None) -> Registr
         return change
     from mlgit.repo import git as gitx
 
-    error = gitx.push_refs(repo, remote, [f"refs/tags/{t}" for t in change.tags])
+    error = gitx.push_refs(repo, remote, [f"refs/tags/{t}" for t in change.pushed])
     return replace(change, remote=remote, push_error=error)

@@ -70,6 +70,45 @@ def resolve_rev(repo: git.Repo, rev: str) -> str:
         ) from None
 
 
+def commit_or_none(repo: git.Repo, rev: str) -> str | None:
+    """The full commit SHA of a revision, or None when it names no commit."""
+    git = _git_module()
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}") or None
+    except git.GitCommandError:
+        return None
+
+
+def is_shallow(repo: git.Repo | Path) -> bool:
+    """True in a shallow clone (CI's default `--depth 1` checkout): history and tags are cut."""
+    root = repo if isinstance(repo, Path) else Path(repo.working_dir)
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    proc = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() == "true"
+
+
+def shallow_message(repo: git.Repo | Path) -> str:
+    root = repo if isinstance(repo, Path) else Path(repo.working_dir)
+    return (
+        f"{root} is a shallow clone: the registry's tags and history are incomplete; run "
+        "`git fetch --tags --unshallow` (or check out with fetch-depth: 0)"
+    )
+
+
+def require_full_history(repo: git.Repo | Path) -> None:
+    """Refuse to decide anything from the registry of a shallow clone: its tags are missing,
+    so a stage looks empty and counters restart (duplicate N)."""
+    if is_shallow(repo):
+        raise MlgitError(shallow_message(repo))
+
+
 def is_dirty(repo: git.Repo, paths: list[str] | None = None) -> bool:
     """True when tracked files differ from HEAD (untracked files do not count)."""
     return repo.is_dirty(index=True, working_tree=True, untracked_files=False, path=paths)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mlgit.report import FAIL, OK, WARN, Report, Table
@@ -20,7 +21,7 @@ def _model_json(art: ArtifactState, versions: bool, history: bool) -> dict:
     data: dict = {
         "latest": latest.version if latest else None,
         "deprecated": art.deprecated,
-        "stages": {stage: info.version for stage, info in art.stages.items()},
+        "stages": {stage: info.version for stage, info in art.shown_stages.items()},
         "version_count": sum(1 for v in art.versions if v.registered and v.active),
     }
     if versions:
@@ -32,7 +33,9 @@ def _model_json(art: ArtifactState, versions: bool, history: bool) -> dict:
                 "active": v.active,
                 "created": v.created or None,
                 "tag": v.tag or None,
-                "stages": sorted(s for s, held in art.stages.items() if held.version == v.version),
+                "stages": sorted(
+                    s for s, held in art.shown_stages.items() if held.version == v.version
+                ),
             }
             for v in art.versions
         ]
@@ -58,11 +61,26 @@ def _event_json(event: Event) -> dict:
     }
 
 
-def state_report(state: RegistryState, model: str | None, history: bool) -> Report:
+def _stage_columns(artifacts: dict[str, ArtifactState], order: Sequence[str]) -> list[str]:
+    """The stages in use, in the order mlgit.yaml declares them; undeclared ones after."""
+    used = {s for art in artifacts.values() for s in art.shown_stages}
+    return [s for s in order if s in used] + sorted(used - set(order))
+
+
+def state_report(
+    state: RegistryState,
+    model: str | None,
+    history: bool,
+    stage_order: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> Report:
+    """`stage_order`: the `stages:` of mlgit.yaml; `notes`: said before the tag warnings."""
     artifacts = {
         name: art for name, art in state.artifacts.items() if model is None or name == model
     }
-    stages = sorted({s for art in artifacts.values() for s in art.stages})
+    if model is not None and model not in artifacts:
+        artifacts[model] = state.artifact(model)  # declared in mlgit.yaml, no tags yet
+    stages = _stage_columns(artifacts, stage_order)
     models_table = Table(
         "Models",
         ("model", "latest", *stages, "versions", "deprecated"),
@@ -70,7 +88,7 @@ def state_report(state: RegistryState, model: str | None, history: bool) -> Repo
             (
                 name,
                 art.latest.version if art.latest else None,
-                *(art.stages[s].version if s in art.stages else None for s in stages),
+                *(art.shown_stages[s].version if s in art.shown_stages else None for s in stages),
                 sum(1 for v in art.versions if v.registered and v.active),
                 "yes" if art.deprecated else "",
             )
@@ -101,12 +119,12 @@ def state_report(state: RegistryState, model: str | None, history: bool) -> Repo
                 ),
             )
         )
-    notes = tuple(f"warning: tag {p.tag!r}: {p.problem}" for p in state.problems)
+    notes = (*notes, *(f"warning: tag {p.tag!r}: {p.problem}" for p in state.problems))
     shown = f"model {model}" if model else f"{len(artifacts)} model(s)"
     return Report(
         command="registry",
         title="Registry",
-        status=WARN if state.problems else OK,
+        status=WARN if state.problems or notes else OK,
         summary=f"{shown} in git tags"
         + (f"; {len(state.problems)} tag(s) need attention" if state.problems else ""),
         tables=tuple(tables),
