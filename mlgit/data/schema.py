@@ -357,12 +357,12 @@ def infer_schema(source: Source, enum_limit: int = ENUM_LIMIT) -> TableSchema:
     """Types, required, ranges, enums and unique keys as observed in one pass over the data."""
     from mlgit.data.io import scan
 
-    arrow_schema, column_types = _common_schema(source)
+    arrow_schema, widened = _common_schema(source)
     names = list(arrow_schema.names)
     observed = scan(
         source,
-        lambda: _Observer(names, enum_limit, arrow_schema),
-        column_types=column_types,
+        lambda: _Observer(names, enum_limit, widened),
+        column_types=widened if source.format == "csv" else None,
     )
     fields = tuple(
         _inferred_field(name, observed.types[name], observed.stats[name], observed.rows, enum_limit)
@@ -382,9 +382,9 @@ def duplicate_column_error(label: str, names: list[str]) -> MlgitError | None:
     return None
 
 
-def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType] | None]:
+def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType]]:
     """The Arrow schema every file of `source` shares, widened where types differ by file
-    (int -> float, or text for CSV), and the CSV column types that read them so.
+    (int -> float, or text for CSV), and the columns so widened with their types.
 
     MlgitError naming the file and the column when the files do not have the same columns, or
     when a column's types cannot be widened to one."""
@@ -431,7 +431,7 @@ def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType] | 
                 )
     widened = {n: ty for n, ty in types.items() if ty != first.field(n).type}
     schema = pa.schema([pa.field(n, types[n]) for n in first.names])
-    return schema, (widened or None) if source.format == "csv" else None
+    return schema, widened
 
 
 def _where(source: Source, data_file: Any) -> str:
@@ -453,21 +453,17 @@ class _Observer:
     """The accumulator behind `infer_schema` (mergeable, as every scan state)."""
 
     def __init__(
-        self, names: list[str], enum_limit: int, arrow_schema: pa.Schema | None = None
+        self, names: list[str], enum_limit: int, widened: dict[str, pa.DataType] | None = None
     ) -> None:
         self.names = names
         self.enum_limit = enum_limit
         self.rows = 0
         self.types: dict[str, pa.DataType | None] = dict.fromkeys(names)
         self.stats = {name: _ColumnStats() for name in names}
-        import pyarrow.types as t
-
-        self.wanted = {  # the type every file's column is read as (dictionaries decoded)
-            f.name: f.type.value_type if t.is_dictionary(f.type) else f.type
-            for f in (arrow_schema if arrow_schema is not None else ())
-        }
+        self.wanted = dict(widened or {})  # columns whose files differ: read as one type
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
+        import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.types as t
 
@@ -479,7 +475,11 @@ class _Observer:
             column = decoded(batch.column(name))
             wanted = self.wanted.get(name)
             if wanted is not None and column.type != wanted and not t.is_null(wanted):
-                column = column.cast(wanted)  # files of a directory widened to one type
+                try:
+                    column = column.cast(wanted)  # files of a directory widened to one type
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    # wider than the first block said (a CSV column io widened): keep it
+                    self.wanted[name] = column.type
             if self.types[name] is None or self.types[name] == _null_type():
                 self.types[name] = column.type
             stats = self.stats[name]
@@ -623,6 +623,8 @@ def _all_unique(chunks: list) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len({chunk.type for chunk in chunks}) > 1:  # a CSV column widened after its first batches
+        chunks = [chunk.cast(pa.string()) for chunk in chunks]
     values = pa.chunked_array(chunks)
     return pc.count_distinct(values).as_py() == len(values)
 
