@@ -39,3 +39,17 @@ def test_a_file_of_a_directory_dataset_without_a_column(project: Project) -> Non
     result = project.mlgit("validate", "parts", "--schema", "s.yaml")
     assert result.exit_code == 2
     assert "parts/2.parquet: has no column 'b' (its columns: a)" in result.stderr
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_not_served_from_the_cache(
+    project: Project,
+) -> None:
+    import os
+
+    project.write("s.yaml", "fields:\n  - {name: a, type: integer, constraints: {maximum: 5}}\n")
+    data = project.write("c.csv", "a\n1\n2\n")
+    assert project.mlgit("validate", "c.csv", "--schema", "s.yaml").exit_code == 0
+    before = data.stat()
+    data.write_text("a\n9\n2\n")  # same size, then the old mtime back (as cp -p, rsync -t do)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert project.mlgit("validate", "c.csv", "--schema", "s.yaml").exit_code == 1

@@ -242,11 +242,15 @@ def _opened(target: Target, rev: str | None) -> Iterator[tuple[Source, str]]:
 
 
 def _stat_key(source: Source) -> str:
-    """Size, mtime and inode of every file: a file edited after `dvc add` gets a new key."""
+    """Size, mtime, ctime and inode of every file: a file edited after `dvc add` gets a new
+    key, even when `cp -p` or `touch -r` put its old mtime back (no one can set the ctime)."""
     parts = [source.format]
     for data_file in source.files:
         stat = data_file.local.stat()
-        parts.append(f"{data_file.relpath}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}")
+        parts.append(
+            f"{data_file.relpath}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:"
+            f"{stat.st_ino}"
+        )
     return "stat:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
