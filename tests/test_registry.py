@@ -375,11 +375,26 @@ def test_missing_git_identity_is_a_clear_error(
 
 
 # ---------------------------------------------------------------- push
-def test_failed_push_keeps_local_state_and_says_how_to_retry(churn: Project) -> None:
+def test_an_unreachable_remote_is_refused_before_any_tag(churn: Project) -> None:
     result = churn.mlgit("promote", "churn", "--to", "staging", "--push", "nowhere")
     assert result.exit_code == 2
-    assert "pushing to 'nowhere' failed" in result.stderr
-    assert "retry with: git push nowhere refs/tags/churn@v0.0.1 'refs/tags/churn#staging#1'" in (
+    assert "cannot fetch the registry's tags from 'nowhere' before pushing" in result.stderr
+    assert tags(churn) == []
+
+
+def test_failed_push_keeps_local_state_and_says_how_to_retry(
+    churn: Project, tmp_path: Path
+) -> None:
+    bare = tmp_path / "guarded.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are protected here' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    churn.sh("git", "remote", "add", "guarded", str(bare))
+    result = churn.mlgit("promote", "churn", "--to", "staging", "--push", "guarded")
+    assert result.exit_code == 2
+    assert "pushing to 'guarded' failed" in result.stderr
+    assert "retry with: git push guarded refs/tags/churn@v0.0.1 'refs/tags/churn#staging#1'" in (
         result.stderr
     )
     assert tags(churn) == ["churn#staging#1", "churn@v0.0.1"]
@@ -697,6 +712,42 @@ def test_push_sends_the_version_tag_the_stage_points_at(churn: Project, tmp_path
     shown = gto(fresh, "show", "--json")
     assert shown["churn"]["version"] == "v0.0.1"
     assert shown["churn"]["stage"] == {"staging": "v0.0.1"}
+
+
+def test_two_clones_pushing_promotions_never_share_an_n(churn: Project, tmp_path: Path) -> None:
+    """Clone B promotes after clone A pushed: B fetches A's tags first, so it writes N=2, and
+    its push succeeds instead of being refused for an existing churn#staging#1."""
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    churn.sh("git", "remote", "add", "origin", str(bare))
+    churn.sh("git", "push", "-q", "origin", "HEAD:main")
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(bare), str(other)], check=True)
+    clone_b = Project(root=other, remote=churn.remote)
+    clone_b.sh("dvc", "remote", "add", "--local", "-d", "local", str(churn.remote))
+    clone_b.sh("dvc", "pull", "-q")
+    code, data = change_json(churn, "promote", "churn", "--to", "staging", "--push")
+    assert code == 0 and data["push"]["ok"] and data["tags"][-1] == "churn#staging#1", data
+    code, data = change_json(clone_b, "promote", "churn", "--to", "prod", "--push")
+    assert code == 0 and data["push"]["ok"], data
+    assert data["tags"] == ["churn#prod#2"]  # N counts per artifact, after A's #1
+    remote = subprocess.run(
+        ["git", "ls-remote", "--tags", str(bare)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "churn#staging#1" in remote and "churn#prod#2" in remote
+    # a clone that tagged on its own without pushing holds a churn#staging#1 of its own:
+    # fetching would clobber it, so the push is refused before any tag is written
+    third = tmp_path / "third"
+    subprocess.run(["git", "clone", "-q", "-b", "main", "--no-tags", str(bare), str(third)])
+    clone_c = Project(root=third, remote=churn.remote)
+    clone_c.sh("dvc", "remote", "add", "--local", "-d", "local", str(churn.remote))
+    clone_c.sh("dvc", "pull", "-q")
+    assert clone_c.mlgit("promote", "churn", "--to", "staging").exit_code == 0  # local only
+    before = tags(clone_c)
+    refused = clone_c.mlgit("promote", "churn", "--to", "prod", "--push")
+    assert refused.exit_code == 2
+    assert "origin holds tags that differ from yours" in refused.stderr
+    assert "would clobber" in refused.stderr and tags(clone_c) == before
 
 
 def test_rollback_skips_deregistered_versions(churn: Project) -> None:

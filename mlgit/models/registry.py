@@ -654,6 +654,8 @@ def register(
         validate_version(version)
     gitx.require_full_history(repo)
     gitx.require_identity(repo)
+    if push:
+        gitx.fetch_tags(repo, push)  # choose N after what other clones already pushed
     commit = gitx.resolve_rev(repo, rev)
     check_ready(repo, config, model, commit)
     facts = provenance(repo, config, model, commit)
@@ -718,6 +720,8 @@ def promote(
     require_reason(force, reason)
     gitx.require_full_history(repo)
     gitx.require_identity(repo)
+    if push:
+        gitx.fetch_tags(repo, push)  # choose N after what other clones already pushed
     state = read_state(repo).artifact(name)
     if version is not None:
         info = state.version(version)
@@ -915,6 +919,8 @@ def rollback(
         validate_version(to)
     gitx.require_full_history(repo)
     gitx.require_identity(repo)
+    if push:
+        gitx.fetch_tags(repo, push)  # choose N after what other clones already pushed
     chosen: list[VersionInfo] = []
     previous: list[str] = []
 
@@ -1002,6 +1008,8 @@ def unassign(
     validate_stage(stage, config)
     gitx.require_full_history(repo)
     gitx.require_identity(repo)
+    if push:
+        gitx.fetch_tags(repo, push)  # choose N after what other clones already pushed
     held: list[VersionInfo] = []
 
     def plan(state: ArtifactState) -> list[NewTag]:
@@ -1051,6 +1059,8 @@ def deprecate(
     _model(config, name)
     gitx.require_full_history(repo)
     gitx.require_identity(repo)
+    if push:
+        gitx.fetch_tags(repo, push)  # choose N after what other clones already pushed
     where: list[str] = []
 
     def plan(state: ArtifactState) -> list[NewTag]:

@@ -333,6 +333,35 @@ def create_refs_atomically(
     raise MlgitError(f"git could not create {creates[0][0]}: {proc.stderr.strip()}")
 
 
+def fetch_tags(repo: git.Repo, remote: str) -> None:
+    """`git fetch REMOTE` of every tag, before a change that will be pushed there: the next N
+    is then chosen after what other clones already pushed. A tag both sides hold on different
+    objects is a conflict to settle by hand: then nothing is fetched (a dry run asks first)."""
+    git = _git_module()
+    for dry_run in (True, False):
+        try:
+            args = ["--dry-run"] if dry_run else []
+            # not --quiet: it hides the "rejected" lines
+            repo.git.fetch(*args, remote, "refs/tags/*:refs/tags/*")
+        except git.GitCommandError as exc:
+            lines = [" ".join(ln.split()) for ln in str(exc.stderr).splitlines() if ln.strip()]
+            clobber = [ln for ln in lines if "would clobber" in ln]
+            if clobber:
+                raise MlgitError(
+                    f"{remote} holds tags that differ from yours ({clobber[0]}); the registry "
+                    f"changed in two clones: compare `git ls-remote --tags {remote}` with "
+                    "`git tag -l`, delete the local tag that lost, then run the command again"
+                ) from None
+            reason = next(
+                (ln for ln in lines if "fatal" in ln or "error" in ln),
+                lines[-1] if lines else f"git exited with {exc.status}",
+            )
+            raise MlgitError(
+                f"cannot fetch the registry's tags from {remote!r} before pushing ({reason}); "
+                "check the remote, or run without --push"
+            ) from None
+
+
 def push_refs(repo: git.Repo, remote: str, refs: list[str]) -> str | None:
     """`git push REMOTE REFS...`; None on success, else git's reason in one line."""
     git = _git_module()
