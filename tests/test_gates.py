@@ -70,7 +70,9 @@ def test_direction_decides_what_a_regression_is() -> None:
     relative = model(Gate("latency_ms", max_rise=0.05, relative=True, direction="lower"))
     assert one(evaluate_gates(relative, {"latency_ms": 104}, {"latency_ms": 100})).ok
     slower = one(evaluate_gates(relative, {"latency_ms": 106}, {"latency_ms": 100}))
-    assert not slower.ok and "rose by 6.00%" in slower.reason and "(relative)" in slower.reason
+    assert not slower.ok and "rose by 6.00%" in slower.reason and "allowed 5.00%" in slower.reason
+    faster = one(evaluate_gates(relative, {"latency_ms": 90}, {"latency_ms": 100}))
+    assert faster.ok and faster.reason.startswith("fell by 10.00% from 100")  # not "rose by -"
     assert evaluate_gates(relative, {"latency_ms": 1}, {"latency_ms": 100}).notes == ()
 
 

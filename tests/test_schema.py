@@ -220,7 +220,12 @@ def test_schema_infer_of_missing_file_writes_nothing(tmp_path: Path) -> None:
         ),
         (
             "fields:\n  - name: a\n    type: integer\n    constraints: {minimum: ten}\n",
-            "s.yaml:4: fields.0.constraints.minimum: 'ten' is not a integer value",
+            "s.yaml:4: fields.0.constraints.minimum: 'ten' is not an integer; write one such as 0",
+        ),
+        (
+            "fields:\n  - name: d\n    type: date\n    constraints: {minimum: '2022-01-02'}\n",
+            "minimum: '2022-01-02' is not a date; write it unquoted in YAML (2024-01-31): JSON "
+            "has no dates",
         ),
         ("primaryKey: b\nfields:\n  - name: a\n", "s.yaml:1: primaryKey: 'b' is not a field"),
         ("fields: [\n", "s.yaml:2: not valid YAML"),

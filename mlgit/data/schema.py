@@ -154,11 +154,14 @@ def _semantic_problems(doc: Document) -> list[Problem]:
             if key in constraints and not _fits(constraints[key], ftype):
                 problem(
                     (*where, "constraints", key),
-                    f"{constraints[key]!r} is not a {ftype} value; write one of type {ftype}",
+                    f"{constraints[key]!r} is not {_WRITE_AS.get(ftype, f'a {ftype} value')}",
                 )
         for value in constraints.get("enum") or []:
             if not _fits(value, ftype, ordered=False):
-                problem((*where, "constraints", "enum"), f"{value!r} is not a {ftype} value")
+                problem(
+                    (*where, "constraints", "enum"),
+                    f"{value!r} is not {_WRITE_AS.get(ftype, f'a {ftype} value')}",
+                )
                 break
         if "pattern" in constraints:
             reason = regex_error(constraints["pattern"])
@@ -370,6 +373,19 @@ def infer_schema(source: Source, enum_limit: int = ENUM_LIMIT) -> TableSchema:
     )
     expectations = (Expectation("columns", (("columns", tuple(names)),)),)
     return TableSchema(fields=fields, expectations=expectations)
+
+
+# how to write a value of each field type, for the messages about a bound or enum that is not
+_WRITE_AS = {
+    "integer": "an integer; write one such as 0",
+    "number": "a number; write one such as 0.5",
+    "string": 'a string; quote it in YAML ("yes", "1")',
+    "boolean": "a boolean; write true or false",
+    "date": "a date; write it unquoted in YAML (2024-01-31): JSON has no dates, so date "
+    "bounds need a YAML schema",
+    "datetime": "a datetime; write it unquoted in YAML (2024-01-31T12:00:00): JSON has no "
+    "datetimes, so datetime bounds need a YAML schema",
+}
 
 
 def duplicate_column_error(label: str, names: list[str]) -> MlgitError | None:

@@ -175,11 +175,14 @@ def _change(kind: str) -> Callable:
         worse = (value < reference) == (direction_of(gate) == "higher") and value != reference
         ok = amount <= threshold or not worse  # a gate bounds regressions, never improvements
         verdict = "worse" if worse else "better" if value != reference else "unchanged"
-        unit = f"{amount:.2%}" if gate.relative and math.isfinite(amount) else f"{amount:.6g}"
-        verb = "fell" if falling else "rose"
+        size = abs(amount)
+        unit = f"{size:.2%}" if gate.relative and math.isfinite(size) else f"{size:.6g}"
+        # the way it moved, not a negative "fell by -0.04"
+        verb = ("fell" if falling else "rose") if moved >= 0 else ("rose" if falling else "fell")
+        allowed = f"{threshold:.2%}" if gate.relative else f"{threshold:g}"  # as the amount is
         reason = (
             f"{verb} by {unit} from {reference:.6g} ({label}) to {value:.6g}, {verdict}; "
-            f"allowed {threshold:g}{' (relative)' if gate.relative else ''}"
+            f"allowed {allowed}"
         )
         return _result(
             gate, kind, threshold, value=value, baseline=reference, ok=ok, reason=reason, **fields
