@@ -808,3 +808,17 @@ def test_registry_stage_columns_follow_mlgit_yaml(churn: Project) -> None:
     result = churn.mlgit("registry")
     header = next(line for line in result.output.splitlines() if "latest" in line)
     assert header.index("staging") < header.index("prod")  # stages: [staging, prod]
+
+
+def test_a_repository_without_commits_says_so(project: Project) -> None:
+    fresh = project.root.parent / "fresh"
+    fresh.mkdir()
+    subprocess.run(["git", "init", "-q", str(fresh)], check=True)
+    (fresh / "mlgit.yaml").write_text(
+        CONFIG.replace("datasets:\n  train:\n    path: data/train.csv\n", "").replace(
+            "    dataset: train\n", ""
+        )
+    )
+    result = Project(root=fresh, remote=project.remote).mlgit("register", "churn")
+    assert result.exit_code == 2
+    assert "has no commits yet; commit your work first" in result.stderr

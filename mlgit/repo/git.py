@@ -64,6 +64,11 @@ def resolve_rev(repo: git.Repo, rev: str) -> str:
     try:
         return repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
     except git.GitCommandError:
+        if not repo.head.is_valid():  # a repository with no commit yet: nothing to name
+            raise MlgitError(
+                f"{repo.working_dir} has no commits yet; commit your work first "
+                "(`git add -A && git commit -m ...`)"
+            ) from None
         raise MlgitError(
             f"revision {rev!r} does not exist in {repo.working_dir}; "
             "check the name with `git log --oneline` or `git tag`"
