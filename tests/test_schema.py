@@ -395,3 +395,14 @@ def test_inferred_datetimes_with_utc_offsets_pass_the_same_data(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     constraints = field_of(tmp_path, "ts")["constraints"]
     assert constraints["minimum"] == dt.datetime(2024, 1, 1, 3)  # as UTC instants
+
+
+def test_infer_refuses_csv_text_that_is_not_utf8(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mlgit.cli import cli
+
+    (tmp_path / "latin1.csv").write_bytes(b"id,name\n1,caf\xe9\n2,ok\n")
+    result = CliRunner().invoke(cli, ["schema", "infer", str(tmp_path / "latin1.csv")])
+    assert result.exit_code == 2  # not a silent `type: any`
+    assert "latin1.csv:2: column 'name' is not valid UTF-8 text" in result.stderr

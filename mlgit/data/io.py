@@ -519,6 +519,19 @@ def _line_of(path: Path, text: str) -> int | str:
     return "?"
 
 
+def not_utf8(source: Source, column: str) -> MlgitError | None:
+    """The error for a CSV text column that is not UTF-8 (pyarrow reads it as bytes), naming
+    the first such line; None when every file is UTF-8."""
+    for data_file in source.files:
+        line = _first_bad_utf8_line(data_file.local)
+        if line != "?":
+            return MlgitError(
+                f"{_where(source, data_file)}:{line}: column {column!r} is not valid UTF-8 "
+                "text; save the file as UTF-8"
+            )
+    return None
+
+
 def _first_bad_utf8_line(path: Path) -> int | str:
     with open(path, "rb") as f:
         for number, line in enumerate(f, 1):

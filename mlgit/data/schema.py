@@ -367,6 +367,16 @@ def infer_schema(source: Source, enum_limit: int = ENUM_LIMIT) -> TableSchema:
         lambda: _Observer(names, enum_limit, widened),
         column_types=widened if source.format == "csv" else None,
     )
+    if source.format == "csv":  # pyarrow reads text that is not UTF-8 as bytes: say so
+        import pyarrow.types as t
+
+        from mlgit.data.io import not_utf8
+
+        for name in names:
+            found = observed.types[name]
+            problem = not_utf8(source, name) if found is not None and t.is_binary(found) else None
+            if problem is not None:
+                raise problem
     fields = tuple(
         _inferred_field(name, observed.types[name], observed.stats[name], observed.rows, enum_limit)
         for name in names
