@@ -248,3 +248,18 @@ def test_rows_without_a_score_are_left_out_and_said(project: Project) -> None:
     text_report = project.mlgit("evaluate", "--predictions", "p.csv", "--label", "y",
                                 "--prediction", "p", "--score", "s")  # fmt: skip
     assert "1 row(s) left out" in text_report.output
+
+
+def test_notes_on_how_the_numbers_were_made(project: Project) -> None:
+    rows = ["y,p,age,region"] + [f"{i % 2},{i % 2},{20 + i},{'' if i % 10 == 0 else 'eu'}"
+                                 for i in range(120)]  # fmt: skip
+    project.write("p.csv", "\n".join(rows) + "\n")
+    args = ("evaluate", "--predictions", "p.csv", "--label", "y", "--prediction", "p")
+    continuous = project.mlgit(*args, "--by", "age")
+    assert "--by age: 120 slices, one per value" in continuous.output
+    regions = project.mlgit(*args, "--by", "region", "--format", "json")
+    slices = json.loads(regions.output)["metrics"]["slices"]["region"]["rows"]
+    assert slices == {"(missing)": 12, "eu": 108}  # not "nan"
+    project.write("q.csv", "y,p\n1,1\n0,0\n1,2\n")  # a predicted class the labels lack
+    macro = project.mlgit("evaluate", "--predictions", "q.csv", "--label", "y", "--prediction", "p")
+    assert "macro-averaged: the predictions hold classes the labels do not (2)" in macro.output

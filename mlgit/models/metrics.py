@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 MAX_CLASSES = 20  # an integer label with more distinct values than this is a regression target
+MAX_SLICES = 50  # more slices than this: a continuous --by column, said in a note
 
 
 # ---------------------------------------------------------------- reading metrics files
@@ -126,6 +127,7 @@ class Evaluation:
     gaps: dict[str, dict[str, float | None]]  # column -> metric -> max − min
     positive: str | None = None  # the class precision/recall/f1/roc_auc are of (binary only)
     dropped: int = 0  # rows left out: label, prediction or score missing
+    notes: tuple[str, ...] = ()  # how the numbers were made, where it is not the obvious way
 
     def as_metrics(self) -> dict:
         """The DVC metrics file layout (see the module docstring)."""
@@ -216,13 +218,28 @@ def evaluate(
         return _classification(part, label, prediction, score, positive_value, binary, classes)
 
     overall = compute(frame)
+    notes = []
+    if positive_value is not None and not binary:
+        extra = sorted(set(frame[prediction].unique()) - set(frame[label].unique()), key=str)
+        notes.append(
+            f"precision, recall and f1 are macro-averaged: the predictions hold classes the "
+            f"labels do not ({', '.join(map(str, extra[:5]))})"
+        )
     slices: dict[str, dict[str, dict[str, float | None]]] = {}
     slice_rows: dict[str, dict[str, int]] = {}
     gaps: dict[str, dict[str, float | None]] = {}
     for column in by:
-        groups = list(frame.groupby(column, dropna=False, sort=True))
-        per_slice = {str(value): compute(part) for value, part in groups}
-        slice_rows[column] = {str(value): len(part) for value, part in groups}
+        groups = [
+            (_slice_name(value), part)
+            for value, part in frame.groupby(column, dropna=False, sort=True)
+        ]
+        if len(groups) > MAX_SLICES:
+            notes.append(
+                f"--by {column}: {len(groups)} slices, one per value; slice a continuous "
+                "column by bins (a column of ranges) instead"
+            )
+        per_slice = {value: compute(part) for value, part in groups}
+        slice_rows[column] = {value: len(part) for value, part in groups}
         slices[column] = {
             metric: {name: values[metric] for name, values in per_slice.items()}
             for metric in overall
@@ -237,7 +254,15 @@ def evaluate(
         gaps,
         positive=None if positive_value is None or not binary else str(positive_value),
         dropped=rows - len(frame),
+        notes=tuple(notes),
     )
+
+
+def _slice_name(value: Any) -> str:
+    """A slice's name in the metrics file: its value, or "(missing)" for rows without one."""
+    import pandas as pd
+
+    return "(missing)" if not isinstance(value, str) and pd.isna(value) else str(value)
 
 
 def _check_columns(frame, task: str, label: str, prediction: str, score, source: str) -> None:

@@ -28,7 +28,7 @@ def build(result: Evaluation, source: str, written: str | None) -> Report:
     summary = f"{result.task} metrics over {result.rows} rows of {source}"
     if written:
         summary += f"; written to {written}"
-    notes = []
+    notes = list(result.notes)
     if result.positive is not None:
         notes.append(f"precision, recall, f1 and roc_auc are of the class {result.positive!r}")
     if result.dropped:
