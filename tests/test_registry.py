@@ -822,3 +822,17 @@ def test_a_repository_without_commits_says_so(project: Project) -> None:
     result = Project(root=fresh, remote=project.remote).mlgit("register", "churn")
     assert result.exit_code == 2
     assert "has no commits yet; commit your work first" in result.stderr
+
+
+def test_promoting_a_model_without_gates_says_so(churn: Project) -> None:
+    config = churn.root / "mlgit.yaml"
+    config.write_text(
+        config.read_text()
+        .replace("      - {metric: roc_auc, min: 0.80}\n", "")
+        .replace("      - {metric: roc_auc, max_drop: 0.02}\n", "")
+        .replace("    gates:\n", "")
+    )
+    churn.commit("no gates")
+    result = churn.mlgit("promote", "churn", "--to", "staging")
+    assert result.exit_code == 0, result.output
+    assert "churn has no gates: promoted without checking any metric" in result.output

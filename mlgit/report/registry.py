@@ -162,6 +162,11 @@ def change_report(change: RegistryChange) -> Report:
     notes = [f"refused: {why}" for why in change.refused]
     if change.gates is not None:
         notes += list(change.gates.notes)
+    if change.action == "promote" and change.tags and not (change.gates and change.gates.results):
+        notes.append(
+            f"{change.artifact} has no gates: promoted without checking any metric; add "
+            f"them under models.{change.artifact}.gates in mlgit.yaml"
+        )
     if change.tags and change.remote is None:
         notes.append(f"local only; publish with: {change.retry_push()}")
     elif change.remote and change.push_error is None:
