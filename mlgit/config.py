@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import yaml  # imported where a YAML file is read: `mlgit drift` outside a project needs none
 
 CONFIG_FILE = "mlgit.yaml"
 DEFAULT_STAGES = ("staging", "prod")
@@ -49,6 +50,8 @@ def load_document(file: Path) -> Document:
         raise MlgitError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -64,6 +67,8 @@ def load_document(file: Path) -> Document:
 
 
 def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict, file: Path) -> None:
+    import yaml
+
     lines[where] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -346,6 +351,8 @@ def _data_exists(root: Path, path: str) -> bool:
     lock = root / "dvc.lock"
     if not lock.exists():
         return False
+    import yaml
+
     stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
     return any(
         Path(out.get("path", "")).as_posix() == Path(path).as_posix()
