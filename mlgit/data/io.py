@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from mlgit.errors import MlgitError
 from mlgit.repo.dvc import DataFile
@@ -227,15 +227,20 @@ def row_count(source: Source) -> int | None:
     """Rows in the source when the files say so without reading them (Parquet), else None."""
     if source.format != "parquet":
         return None
+    return sum(metadata.num_rows for _, metadata in _parquet_metadata(source))
+
+
+def _parquet_metadata(source: Source) -> Iterator[tuple[DataFile, Any]]:
+    """(file, its Parquet footer) for every file of a Parquet source; a file that is not
+    Parquet is an MlgitError naming it."""
     import pyarrow.parquet as pq
 
-    total = 0
     for data_file in source.files:
         try:
-            total += pq.ParquetFile(data_file.local).metadata.num_rows
+            metadata = pq.ParquetFile(data_file.local).metadata
         except Exception as exc:
             raise _bad_file(source, data_file, exc) from None
-    return total
+        yield data_file, metadata
 
 
 def dictionary_encoded(source: Source, candidates: list[str]) -> list[str]:
@@ -249,14 +254,8 @@ def dictionary_encoded(source: Source, candidates: list[str]) -> list[str]:
     """
     if source.format != "parquet" or not candidates:
         return []
-    import pyarrow.parquet as pq
-
     keep = set(candidates)
-    for data_file in source.files:
-        try:
-            metadata = pq.ParquetFile(data_file.local).metadata
-        except Exception as exc:
-            raise _bad_file(source, data_file, exc) from None
+    for _, metadata in _parquet_metadata(source):
         for index in range(metadata.num_row_groups):
             group = metadata.row_group(index)
             for position in range(group.num_columns):
@@ -278,15 +277,9 @@ def _row_group_units(source: Source) -> list[tuple[DataFile, int, int, int]]:
     """(file, row group, first row, rows) for every row group of a Parquet source."""
     if source.format != "parquet":
         return []
-    import pyarrow.parquet as pq
-
     units = []
     first_row = 0
-    for data_file in source.files:
-        try:
-            metadata = pq.ParquetFile(data_file.local).metadata
-        except Exception as exc:
-            raise _bad_file(source, data_file, exc) from None
+    for data_file, metadata in _parquet_metadata(source):
         for index in range(metadata.num_row_groups):
             rows = metadata.row_group(index).num_rows
             units.append((data_file, index, first_row, rows))
