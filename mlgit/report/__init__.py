@@ -7,10 +7,11 @@ Adding a format touches one file; reporters never compute, they only lay out.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,18 +72,28 @@ def emit(report: Report, fmt: str, output: Path | None) -> None:
 def write_atomic(path: Path, content: str) -> None:
     """Replace `path` with `content` in one step: readers see the old file or the new one."""
     path = path.resolve()
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
+        with replacing(path) as tmp:
+            tmp.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise MlgitError(f"{path}: cannot write ({exc.strerror}); check the directory") from None
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` (same suffix) that replaces it when the block ends, with
+    the mode `file_mode` gives; on any error it is removed and `path` is left as it was."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
         os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise MlgitError(f"{path}: cannot write ({exc.strerror}); check the directory") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def file_mode(path: Path) -> int:

@@ -7,14 +7,12 @@ each column's PSI with the warn/fail thresholds. Files are written atomically.
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
-from mlgit.report import file_mode
+from mlgit.report import replacing
 
 if TYPE_CHECKING:
     from mlgit.data.drift import ColumnDrift, DriftResult
@@ -53,14 +51,10 @@ def drift_plots(result: DriftResult, directory: Path) -> list[tuple[str, Path]]:
 
 def _save(figure: Any, file: Path) -> Path:
     plt = _pyplot()
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".png")
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.chmod(tmp, file_mode(file))
-        os.replace(tmp, file)
+        with replacing(file) as tmp:  # .png: matplotlib takes the format from the suffix
+            figure.savefig(tmp, dpi=110, bbox_inches="tight")
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise MlgitError(f"{file}: cannot write the plot ({exc.strerror})") from None
     finally:
         plt.close(figure)
