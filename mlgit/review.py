@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mlgit.config import Config
     from mlgit.data.checks import DatasetResult
     from mlgit.data.drift import DriftResult
+    from mlgit.data.validate import Target
     from mlgit.models.gates import GateReport
 
 
@@ -72,14 +73,13 @@ def run(cfg: Config, base: str | None = None) -> Review:
         base_commit = gitx.resolve_rev(repo, base)
     notes: list[str] = []
     validation, unchanged, changed = _validation(cfg, base_commit, notes)
-    targets = validate.select(changed, None) if changed else []
     return Review(
         base=base,
         base_commit=base_commit,
         validation=validation,
         unchanged=unchanged,
-        warnings=tuple(validate.workspace_notes(targets)),
-        drift=_drift(cfg, repo, base_commit, changed, notes),
+        warnings=tuple(validate.workspace_notes(changed)),
+        drift=_drift(cfg, repo, base_commit, tuple(t.name for t in changed), notes),
         metrics=_metrics(cfg, repo, base_commit, notes),
         gates=_gates(cfg, repo, notes),
         notes=tuple(notes),
@@ -88,8 +88,8 @@ def run(cfg: Config, base: str | None = None) -> Review:
 
 def _validation(
     cfg: Config, base_commit: str, notes: list[str]
-) -> tuple[tuple[DatasetResult, ...], tuple[str, ...], tuple[str, ...]]:
-    """(results for the datasets changed since the base, names unchanged, names changed)."""
+) -> tuple[tuple[DatasetResult, ...], tuple[str, ...], tuple[Target, ...]]:
+    """(results for the datasets changed since the base, names unchanged, targets changed)."""
     from mlgit.data import validate
 
     with_schema = [name for name, d in cfg.datasets.items() if d.schema]
@@ -100,8 +100,7 @@ def _validation(
         return (), (), ()
     selection = validate.changed_only(validate.select(tuple(with_schema), None), base_commit)
     results = validate.run(selection.targets, sample=5)
-    changed = tuple(t.name for t in selection.targets)
-    return tuple(results), selection.unchanged, changed
+    return tuple(results), selection.unchanged, selection.targets
 
 
 def _drift(

@@ -48,7 +48,7 @@ from mlgit.errors import MlgitError
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlgit.config import Config
+    from mlgit.config import Config, Dataset
     from mlgit.data.io import Source
 
 SMOOTHING = 1e-4
@@ -569,28 +569,27 @@ def run(
     cfg = profiles.project_config()
     rules = settings(cfg.drift if cfg else None, cfg.file if cfg else None)
     dataset = cfg.datasets.get(name) if cfg else None
-    fmt = dataset.format if dataset else None
     if data is not None:
-        current = open_source(data, fmt)
+        current = open_source(data, dataset.format if dataset else None)
     else:
         current = profiles.resolve(name, rev, cfg).source
-    reference, label = _reference(name, cfg, reference_file, base_rev, fmt)
+    reference, label = _reference(name, cfg, dataset, reference_file, base_rev)
     return compare_source(name, reference, current, rules, label)
 
 
 def _reference(
     name: str,
     cfg: Config | None,
+    dataset: Dataset | None,
     reference_file: Path | None,
     base_rev: str | None,
-    fmt: str | None,
 ) -> tuple[dict[str, Any], str]:
     """(reference profile, what to call it in messages)."""
     from mlgit.data import profile as profiles
     from mlgit.data.io import open_source
 
-    dataset = cfg.datasets.get(name) if cfg else None
     if reference_file is not None and not is_profile_file(reference_file):
+        fmt = dataset.format if dataset else None
         return profiles.build(open_source(reference_file, fmt)), str(reference_file)
     if reference_file is not None:
         return profiles.load(reference_file), str(reference_file)

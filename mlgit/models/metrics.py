@@ -207,10 +207,9 @@ def evaluate(
         positive_value = _positive_label(frame[label], positive, label, source)
     if score is not None and positive_value is None:
         raise MlgitError(f"{source}: --score (roc_auc) needs a binary label; {label!r} has more")
-    classes = sorted(set(frame[label].unique()) | set(frame[prediction].unique()), key=str)
-    binary = positive_value is not None and set(frame[prediction].unique()) <= set(
-        frame[label].unique()
-    ) | {positive_value}
+    labelled, predicted = set(frame[label].unique()), set(frame[prediction].unique())
+    classes = sorted(labelled | predicted, key=str)
+    binary = positive_value is not None and predicted <= labelled | {positive_value}
 
     def compute(part: pd.DataFrame) -> dict[str, float | None]:
         if task == "regression":
@@ -220,7 +219,7 @@ def evaluate(
     overall = compute(frame)
     notes = []
     if positive_value is not None and not binary:
-        extra = sorted(set(frame[prediction].unique()) - set(frame[label].unique()), key=str)
+        extra = sorted(predicted - labelled, key=str)
         notes.append(
             f"precision, recall and f1 are macro-averaged: the predictions hold classes the "
             f"labels do not ({', '.join(map(str, extra[:5]))})"
@@ -381,7 +380,7 @@ def _regression(frame, label, prediction) -> dict[str, float | None]:
     }
 
 
-TASKS = {"classification": _classification, "regression": _regression}
+TASKS = ("classification", "regression")
 
 
 def _gap(values: dict[str, float | None]) -> float | None:
