@@ -88,7 +88,7 @@ def column_kind(dtype: pa.DataType) -> str:
     return OTHER
 
 
-_TEMPORAL_TYPE = re.compile(
+TEMPORAL_TYPE = re.compile(  # an Arrow temporal type as a profile's `type` writes it
     r"(timestamp|date32|date64|time32|time64|duration)\[(\w+)(?:, tz=(.+))?\]"
 )
 _TIME_FAMILY = {"timestamp": 0, "date32": 0, "date64": 0, "time32": 1, "time64": 1, "duration": 2}
@@ -98,7 +98,7 @@ def _temporal_type(text: str) -> pa.DataType | None:
     """The Arrow type a profile's `type` names, for temporal types (else None)."""
     import pyarrow as pa
 
-    found = _TEMPORAL_TYPE.fullmatch(text)
+    found = TEMPORAL_TYPE.fullmatch(text)
     if found is None:
         return None
     name, unit, tz = found.groups()
@@ -840,8 +840,7 @@ class ProfileAccumulator:
             state = self.columns.get(name)
             if state is None:
                 dtype = self.types.get(name, array.type)
-                reference = ((self.layout or {}).get("columns") or {}).get(name) or {}
-                cast = _in_reference_unit(dtype, reference.get("type", ""))
+                cast = _in_reference_unit(dtype, self._reference(name).get("type", ""))
                 if cast is not None:
                     self.casts[name] = dtype = cast
                 state = self.columns[name] = self._new_state(name, dtype)
@@ -868,9 +867,13 @@ class ProfileAccumulator:
         for future in pending:
             future.result()
 
+    def _reference(self, name: str) -> dict[str, Any]:
+        """The reference profile's column `name` ({} when there is none)."""
+        return ((self.layout or {}).get("columns") or {}).get(name) or {}
+
     def _new_state(self, name: str, dtype: pa.DataType) -> Any:
         kind = column_kind(dtype)
-        reference = ((self.layout or {}).get("columns") or {}).get(name) or {}
+        reference = self._reference(name)
         # distinct values matter in the reference only (drift skips identifier-like columns)
         distinct = self.layout is None and _counts_distinct(dtype)
         if kind == NUMERIC:
@@ -965,14 +968,12 @@ def merge_profiles(first: dict[str, Any], second: dict[str, Any]) -> dict[str, A
 
 def load(file: Path) -> dict[str, Any]:
     """A profile file, checked against the bundled schema; MlgitError if it is not one."""
-    data = _parse(file)
-    _check(file, data)
-    return data
+    from jsonschema import Draft202012Validator
 
+    from mlgit.config import bundled_schema
 
-def _parse(file: Path) -> dict[str, Any]:
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MlgitError(
             f"{file}: reference profile not found; create it with `mlgit profile NAME`"
@@ -985,12 +986,6 @@ def _parse(file: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
-
-
-def _check(file: Path, data: Any) -> None:
-    from jsonschema import Draft202012Validator
-
-    from mlgit.config import bundled_schema
 
     def invalid(place: str, message: str) -> MlgitError:
         return MlgitError(
@@ -1009,6 +1004,7 @@ def _check(file: Path, data: Any) -> None:
     for name, column in data["columns"].items():
         for place, problem in _array_problems(column):
             raise invalid(f"columns.{name}.{place}", problem)
+    return data
 
 
 def _heads(value: Any, keep: int = 8) -> Any:

@@ -9,13 +9,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mlgit.data.profile import CATEGORICAL, NUMERIC
+from mlgit.data.profile import CATEGORICAL, NUMERIC, TEMPORAL_TYPE
 from mlgit.report import OK, Report, Table
 
 NUMERIC_COLUMNS = ("column", "type", "missing", "min", "median", "max", "mean", "std")
 CATEGORICAL_COLUMNS = ("column", "type", "missing", "distinct", "top values")
 OTHER_COLUMNS = ("column", "type", "kind", "missing")
-_TEMPORAL = re.compile(r"(timestamp|date32|date64|time32|time64|duration)\[(\w+)")
 _DICTIONARY = re.compile(r"dictionary<values=([^,]+), indices=\w+, ordered=\d>")
 _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "day": 86400.0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,7 +22,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def seconds_of(value: float, dtype: str) -> tuple[str, float] | None:
     """(temporal kind, `value` in seconds) for a temporal Arrow type, else None."""
-    found = _TEMPORAL.match(dtype)
+    found = TEMPORAL_TYPE.fullmatch(dtype)
     if found is None or found.group(2) not in _UNIT_SECONDS:
         return None
     return found.group(1), value * _UNIT_SECONDS[found.group(2)]
