@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgit.data.arrays import as_numpy, decoded, from_int64s, int64s
+from mlgit.data.moments import combine
 from mlgit.data.schema import Expectation, Field, TableSchema
 from mlgit.errors import MlgitError
 
@@ -641,11 +642,7 @@ class Moments(_Measured):
             self._fold(len(values), mean, m2)
 
     def _fold(self, count: int, mean: float, m2: float) -> None:
-        total = self.count + count
-        delta = mean - self.mean
-        self.mean += delta * count / total
-        self.m2 += m2 + delta * delta * self.count * count / total
-        self.count = total
+        self.count, self.mean, self.m2 = combine(self.count, self.mean, self.m2, count, mean, m2)
 
     def merge(self, other: Moments) -> None:
         self.temporal = self.temporal or other.temporal

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.data.arrays import decoded, from_int64s, int64s, numbers
 from mlgit.data.io import Source
+from mlgit.data.moments import combine
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -518,12 +519,7 @@ class NumericState:
             self.binned += np.diff(np.concatenate(([0], at_or_below, [n])))
 
     def _combine(self, n: int, mean: float, m2: float, low: float, high: float) -> None:
-        """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
-        total = self.n + n
-        delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta * delta * self.n * n / total
-        self.n = total
+        self.n, self.mean, self.m2 = combine(self.n, self.mean, self.m2, n, mean, m2)
         self.min, self.max = min(self.min, low), max(self.max, high)
 
     def merge(self, other: NumericState) -> None:
