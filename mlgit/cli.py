@@ -27,6 +27,12 @@ class _Path:
 
         return Path(value)
 
+    @staticmethod
+    def cwd() -> Path:
+        from pathlib import Path
+
+        return Path.cwd()
+
 
 class _Group(click.Group):
     """Runs every command inside the one error handler (MlgitError -> exit 2)."""
@@ -104,40 +110,20 @@ def cli(debug: bool) -> None:
 )
 def init(force: bool, providers: str) -> None:
     """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
-    import os
+    from mlgit.commands import init as command
 
-    from mlgit.errors import MlgitError
-    from mlgit.init import init as run_init
-
-    chosen = tuple(p.strip() for p in providers.split(",") if p.strip())
-    bad = [p for p in chosen if p not in ("github", "gitlab")]
-    if bad or not chosen:
-        raise MlgitError(f"--ci {providers!r}: choose github, gitlab or github,gitlab")
-    result = run_init(_Path(os.getcwd()), force, chosen)
-    for item in result.created:
-        click.echo(f"created  {item}")
-    for item in result.kept:
-        click.echo(
-            f"kept     {item} (already there{'' if force else '; --force overwrites files'})"
-        )
-    if not result.created:
-        click.echo("nothing to do: this is already an mlgit project")
-    click.echo(
-        "\nnext:\n  mlgit track data/train.parquet   # version a dataset with DVC\n"
-        "  mlgit validate                   # check every dataset against its schema\n"
-        "  pre-commit install               # run mlgit's hooks on every commit"
-    )
+    result = command.init(_Path.cwd(), force, command.providers(providers))
+    click.echo(command.describe(result, force))
 
 
 @cli.command("check-config")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=_Path))
 def check_config(file: Path | None) -> None:
     """Validate mlgit.yaml (and the files it names), reporting every error with its place."""
-    from mlgit import config
+    from mlgit.commands.check_config import check_config as command
     from mlgit.errors import MlgitError
 
-    file = file or config.find_config()
-    _, problems = config.check(file)
+    file, problems = command(file)
     if problems:
         for problem in problems:
             click.echo(f"mlgit: error: {problem}", err=True)
@@ -150,14 +136,9 @@ def check_config(file: Path | None) -> None:
 @click.option("--name", help="Dataset name in mlgit.yaml (default: from the file name).")
 def track(path: Path, name: str | None) -> None:
     """`dvc add` a file or directory and register it as a dataset in mlgit.yaml."""
-    from mlgit.track import track as run_track
+    from mlgit.commands import track as command
 
-    result = run_track(path, name)
-    click.echo(f"tracked  {result.path} as dataset {result.name!r} ({result.dvc_file})")
-    if result.schema:
-        click.echo(f"schema   {result.schema} (inferred; review and commit it)")
-    click.echo(f"staged   {', '.join(result.staged)}")
-    click.echo("next:    git commit -m 'Track dataset' && dvc push")
+    click.echo(command.describe(command.track(path, name)))
 
 
 # ---------------------------------------------------------------- data: schema, validate
@@ -178,11 +159,10 @@ def schema() -> None:
 )
 def schema_infer(path: Path, output: Path | None, enum_limit: int) -> None:
     """Infer a schema from the data in PATH (a file or a directory of files)."""
-    from mlgit.data.io import open_source
-    from mlgit.data.schema import dump_schema, infer_schema
-    from mlgit.report import write_atomic
+    from mlgit.commands.schema import infer
+    from mlgit.fs import write_atomic
 
-    text = dump_schema(infer_schema(open_source(path), enum_limit), source=str(path))
+    text = infer(path, enum_limit)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -237,32 +217,18 @@ def validate(
     output: Path | None,
 ) -> None:
     """Check datasets against their schemas and expectations (default: every dataset)."""
-    from mlgit.data import validate as pipeline
-    from mlgit.errors import MlgitError
-    from mlgit.report.validation import build
+    from mlgit.commands.validate import validate as command
 
-    if rev is not None and changed is not None:
-        raise MlgitError("--rev and --changed do not go together; pick one")
-    chosen = pipeline.select(targets, schema_file)
-    selection = pipeline.Selection(tuple(chosen))
-    if changed is not None:
-        selection = pipeline.changed_only(chosen, changed or None)
-    with pipeline.progress_bar() as progress:
-        results = pipeline.run(
-            selection.targets,
-            rev=rev,
-            sample=sample,
-            fail_fast=fail_fast,
-            use_cache=not no_cache,
-            progress=progress,
-        )
-    report = build(
-        results,
-        base=selection.base,
-        unchanged=selection.unchanged,
+    report = command(
+        targets,
+        schema_file=schema_file,
+        rev=rev,
+        changed=changed,
+        sample=sample,
+        fail_fast=fail_fast,
+        use_cache=not no_cache,
         compact=fmt == "markdown",
         problems_only=fmt == "text" and not verbose,
-        warnings=pipeline.workspace_notes(selection.targets) if rev is None else (),
     )
     finish(report, fmt, output)
 
@@ -280,21 +246,10 @@ def validate(
 )
 def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None:
     """Write a mergeable reference profile of a dataset (for `mlgit drift`)."""
-    from mlgit.data import profile as profiles
-    from mlgit.errors import MlgitError
-    from mlgit.report import emit, write_atomic
-    from mlgit.report.profile import build
+    from mlgit.commands.profile import profile as command
+    from mlgit.report import emit
 
-    cfg = profiles.project_config()
-    found = profiles.resolve(target, rev, cfg)
-    if output is None:
-        if found.dataset is None or not found.dataset.reference:
-            where = f"datasets.{target}.reference in {cfg.file}" if found.dataset else "-o FILE"
-            raise MlgitError(f"{target}: where should the profile go? set {where} or pass -o FILE")
-        output = cfg.root / found.dataset.reference
-    result = profiles.build(found.source)
-    write_atomic(output, profiles.dumps(result))
-    emit(build(result, str(output)), fmt, None)
+    emit(command(target, rev, output), fmt, None)
 
 
 @cli.command()
@@ -335,22 +290,18 @@ def drift(
     (ids, emails: nearly all values distinct) and those in `drift.exclude` are skipped.
     Exit 1 when the share of drifted columns reaches `drift.share` in mlgit.yaml.
     """
-    import os
+    from mlgit.commands.drift import drift as command
 
-    from mlgit.data.drift import run
-    from mlgit.report.drift import build
-
-    result = run(name, data, rev, reference_file, base_rev)
-    images: tuple[tuple[str, str], ...] = ()
-    if plots_dir is not None:
-        from mlgit.report.plots import drift_plots
-
-        base = (output.parent if output else _Path(os.getcwd())).resolve()
-        images = tuple(
-            (caption, _Path(os.path.relpath(file.resolve(), base)).as_posix())
-            for caption, file in drift_plots(result, plots_dir)
-        )
-    finish(build(result, images), fmt, output)
+    report = command(
+        name,
+        data=data,
+        rev=rev,
+        reference_file=reference_file,
+        base_rev=base_rev,
+        plots_dir=plots_dir,
+        output=output,
+    )
+    finish(report, fmt, output)
 
 
 @cli.command()
@@ -374,11 +325,9 @@ def monitor(
 
     Prints {"action": "none|retrain|rollback|alert", "reasons": [...]}; exit 1 unless none.
     """
-    from mlgit import config
-    from mlgit.monitor import run
-    from mlgit.report.monitor import build
+    from mlgit.commands.monitor import monitor as command
 
-    finish(build(run(model_name, data, metrics_file, config.load())), fmt, output)
+    finish(command(model_name, data, metrics_file), fmt, output)
 
 
 # ---------------------------------------------------------------- models: evaluate, gate, registry
@@ -462,17 +411,20 @@ def evaluate(
 ) -> None:
     """Score predictions with scikit-learn, overall and per slice; `-o` writes the DVC
     metrics file that `dvc metrics show` and `mlgit gate` read."""
-    import json
+    from mlgit.commands.evaluate import evaluate as command
+    from mlgit.report import emit
 
-    from mlgit.models import metrics
-    from mlgit.report import emit, write_atomic
-    from mlgit.report.evaluate import build
-
-    frame = metrics.read_predictions(predictions)
-    result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions), positive)
-    if output is not None:
-        write_atomic(output, json.dumps(result.as_metrics(), indent=2) + "\n")
-    emit(build(result, str(predictions), str(output) if output else None), fmt, None)
+    report = command(
+        predictions,
+        label,
+        prediction,
+        score=score,
+        positive=positive,
+        by=by,
+        task=task,
+        output=output,
+    )
+    emit(report, fmt, None)
 
 
 @cli.command()
@@ -636,12 +588,12 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
     state = registry.read_state(root, messages=history)
     stages, declared = registry.declared(root)
     if model is not None and model not in state.artifacts and model not in declared:
-        from mlgit.config import _did_you_mean
+        from mlgit.documents import did_you_mean
 
         known = sorted(set(declared) | set(state.artifacts))
         raise MlgitError(
             f"no model named {model!r} in mlgit.yaml or in any registry tag"
-            f"{_did_you_mean(model, known)} (models: {', '.join(known) or 'none'})"
+            f"{did_you_mean(model, known)} (models: {', '.join(known) or 'none'})"
         )
     notes = [gitx.shallow_message(root)] if gitx.is_shallow(root) else []
     emit(state_report(state, model, history, stages, notes), fmt, output)
@@ -667,12 +619,9 @@ def report_command(base: str | None, fmt: str, output: Path | None) -> None:
     data; every model's metrics at the base and now; the models' gates. Exit 1 when a check
     or a gate failed; drift only warns (new data is expected to move).
     """
-    from mlgit import config, review
-    from mlgit.report.review import build
+    from mlgit.commands.report import report as command
 
-    cfg = config.load()
-    review.require_something(cfg)
-    finish(build(review.run(cfg, base)), fmt, output)
+    finish(command(base), fmt, output)
 
 
 # ---------------------------------------------------------------- demo
@@ -680,7 +629,7 @@ def report_command(base: str | None, fmt: str, output: Path | None) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=_Path))
 def demo(directory: Path | None) -> None:
     """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
-    from mlgit.demo import run
+    from mlgit.commands.demo import run
 
     if not run(directory, click.echo):
         raise SystemExit(EXIT_CHECK_FAILED)

@@ -1,181 +1,25 @@
-"""mlgit.yaml: load, validate against the bundled JSON Schema, report every error with its place.
-
-`load_document` and `validate_document` also serve the other YAML/JSON files mlgit reads
-(dataset schemas), so every file gets the same `file:line: key.path: what is wrong` errors.
+"""mlgit.yaml, the project's one config file: found, checked (every error with its place, via
+`documents.py`), and turned into the typed `Config` every command reads.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mlgit.documents import (
+    Document,
+    Problem,
+    did_you_mean,
+    json_type,
+    load_document,
+    validate_document,
+)
 from mlgit.errors import MlgitError
-
-if TYPE_CHECKING:
-    import yaml  # imported where a YAML file is read: `mlgit drift` outside a project needs none
 
 CONFIG_FILE = "mlgit.yaml"
 DEFAULT_STAGES = ("staging", "prod")
-
-
-# ---------------------------------------------------------------- documents with positions
-@dataclass(frozen=True)
-class Document:
-    """A parsed YAML/JSON file and the line of every key in it (1-based)."""
-
-    file: Path
-    data: Any
-    lines: dict[tuple[str | int, ...], int]
-
-    def line_of(self, where: tuple[str | int, ...]) -> int | None:
-        """The line of `where`, or of its nearest parent that has one."""
-        for end in range(len(where), -1, -1):
-            if where[:end] in self.lines:
-                return self.lines[where[:end]]
-        return None
-
-
-def load_document(file: Path) -> Document:
-    """Parse YAML (or JSON, which is YAML) keeping line numbers; MlgitError on unreadable input."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MlgitError(f"{file}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise MlgitError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MlgitError(f"{file}{where}: not valid YAML: {problem}; fix the syntax") from None
-    lines: dict[tuple[str | int, ...], int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines, file)
-    return Document(file=file, data=data, lines=lines)
-
-
-def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict, file: Path) -> None:
-    import yaml
-
-    lines[where] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            if key.value in seen:  # YAML forbids it; PyYAML would silently keep the last one
-                place = ".".join(str(w) for w in (*where, key.value))
-                raise MlgitError(
-                    f"{file}:{line}: {place}: duplicate key (first on line "
-                    f"{seen[key.value]}); keep one and merge what they hold"
-                )
-            seen[key.value] = line
-            child = (*where, key.value)
-            _collect_lines(value, child, lines, file)
-            lines[child] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect_lines(item, (*where, index), lines, file)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a file, with where it is."""
-
-    file: Path
-    where: tuple[str | int, ...]
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        place = f"{self.file}:{self.line}" if self.line else str(self.file)
-        key = ".".join(str(p) for p in self.where)
-        return f"{place}: {key + ': ' if key else ''}{self.message}"
-
-
-@cache
-def bundled_schema(name: str) -> dict:
-    """A JSON Schema shipped in mlgit/schemas/."""
-    text = resources.files("mlgit.schemas").joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-def validate_document(doc: Document, schema_name: str) -> list[Problem]:
-    """Every error of `doc` against the bundled schema, in file order."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(bundled_schema(schema_name))
-    problems = []
-    for error in validator.iter_errors(doc.data):
-        for where, message in _describe(error):
-            problems.append(Problem(doc.file, where, doc.line_of(where), message))
-    problems.sort(key=lambda p: (p.line or 0, p.message))
-    return problems
-
-
-def _describe(error: Any) -> list[tuple[tuple[str | int, ...], str]]:
-    """jsonschema's error as (place, one clear sentence) pairs."""
-    where = tuple(error.absolute_path)
-    kind, value, schema = error.validator, error.validator_value, error.schema
-    if kind == "required":
-        missing = [k for k in value if isinstance(error.instance, dict) and k not in error.instance]
-        return [((*where, k), "required") for k in missing] or [(where, error.message)]
-    if kind == "additionalProperties" and isinstance(error.instance, dict):
-        known = sorted((schema.get("properties") or {}).keys())
-        extra = [k for k in error.instance if k not in known]
-        return [((*where, k), _unknown_key(str(k), known)) for k in extra]
-    if kind == "type":
-        words = {"object": "mapping", "array": "list", "integer": "whole number"}
-        names = [value] if isinstance(value, str) else value
-        expected = " or ".join(words.get(n, n) for n in names)
-        return [(where, f"expected {_article(expected)}, got {_json_type(error.instance)}")]
-    if kind == "enum":
-        hint = _did_you_mean(str(error.instance), [str(v) for v in value])
-        return [(where, f"{error.instance!r} is not one of {', '.join(map(str, value))}{hint}")]
-    if kind == "const":
-        return [(where, f"must be {value!r}, got {error.instance!r}")]
-    if kind == "anyOf" and all(set(s) == {"required"} for s in value):
-        options = ", ".join(s["required"][0] for s in value)
-        return [(where, f"needs one of: {options}")]
-    if kind == "pattern" and where and where[-1] in ("propertyNames",):
-        return [(where, f"invalid name {error.instance!r}")]
-    if error.path == error.relative_path and kind == "pattern":
-        return [(where, f"{error.instance!r} does not match {value}")]
-    return [(where, error.message)]
-
-
-def _unknown_key(key: str, known: list[str]) -> str:
-    return f"unknown key{_did_you_mean(key, known)}" + (
-        f" (allowed: {', '.join(known)})" if not _did_you_mean(key, known) and known else ""
-    )
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _article(type_name: str) -> str:
-    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}
-    for py_type, name in names.items():
-        if isinstance(value, py_type):
-            return name
-    return "number" if isinstance(value, int | float) else type(value).__name__
 
 
 # ---------------------------------------------------------------- the typed config
@@ -222,12 +66,20 @@ class Config:
     drift: dict[str, Any] = field(default_factory=dict)
     monitor: dict[str, Any] = field(default_factory=dict)
     ci: dict[str, Any] = field(default_factory=dict)
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
+
+    def place(self, where: tuple[str | int, ...]) -> str:
+        """`mlgit.yaml:12: drift.psi.fail`: a key's place, for errors found after loading."""
+        key = ".".join(str(w) for w in where)
+        ends = range(len(where), -1, -1)
+        line = next((self.lines[where[:e]] for e in ends if where[:e] in self.lines), None)
+        return f"{self.file}:{line}: {key}" if line else f"{self.file}: {key}"
 
     def dataset(self, name: str) -> Dataset:
         if name not in self.datasets:
             known = list(self.datasets)
             raise MlgitError(
-                f"{self.file}: no dataset named {name!r}{_did_you_mean(name, known)} "
+                f"{self.file}: no dataset named {name!r}{did_you_mean(name, known)} "
                 f"(datasets: {', '.join(known) or 'none; add one with `mlgit track PATH`'})"
             )
         return self.datasets[name]
@@ -236,10 +88,26 @@ class Config:
         if name not in self.models:
             known = list(self.models)
             raise MlgitError(
-                f"{self.file}: no model named {name!r}{_did_you_mean(name, known)} "
+                f"{self.file}: no model named {name!r}{did_you_mean(name, known)} "
                 f"(models: {', '.join(known) or 'none; add one under `models:`'})"
             )
         return self.models[name]
+
+
+def find_config_or_none(start: Path | None = None) -> Path | None:
+    """mlgit.yaml of the project around `start`, or None outside a project (commands that also
+    work on plain paths, such as validate, profile and drift, use this)."""
+    try:
+        return find_config(start)
+    except MlgitError:
+        return None
+
+
+def load_or_none(start: Path | None = None) -> Config | None:
+    """The project's checked Config, or None outside a project (a broken mlgit.yaml is still an
+    error: it must not be silently ignored)."""
+    file = find_config_or_none(start)
+    return None if file is None else load(file)
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -264,7 +132,7 @@ def check(file: Path) -> tuple[Document, list[Problem]]:
 
         return doc, schema_problems(file)
     if not isinstance(doc.data, dict):
-        got = _json_type(doc.data)
+        got = json_type(doc.data)
         return doc, [Problem(file, (), 1, f"expected a mapping with `version: 1`, got {got}")]
     problems = validate_document(doc, "config.schema.json")
     if not problems:
@@ -303,7 +171,7 @@ def _check_references(doc: Document) -> list[Problem]:
         for s in [stage, *needed]:
             if s not in stages:
                 where = ("promotion", "requires", stage)
-                problem(where, f"unknown stage {s!r}{_did_you_mean(s, stages)} (stages: {stages})")
+                problem(where, f"unknown stage {s!r}{did_you_mean(s, stages)} (stages: {stages})")
     cycle = _requirement_cycle(requires)
     if cycle:
         problem(
@@ -316,7 +184,7 @@ def _check_references(doc: Document) -> list[Problem]:
         ds = model.get("dataset")
         if ds and ds not in datasets:
             problem(
-                ("models", name, "dataset"), f"unknown dataset {ds!r}{_did_you_mean(ds, datasets)}"
+                ("models", name, "dataset"), f"unknown dataset {ds!r}{did_you_mean(ds, datasets)}"
             )
     monitor = data.get("monitor") or {}
     if monitor.get("model") and monitor["model"] not in (data.get("models") or {}):
@@ -348,17 +216,9 @@ def _requirement_cycle(requires: dict[str, list[str]]) -> list[str]:
 def _data_exists(root: Path, path: str) -> bool:
     if (root / path).exists() or (root / f"{path}.dvc").exists():
         return True
-    lock = root / "dvc.lock"
-    if not lock.exists():
-        return False
-    import yaml
+    from mlgit.repo.dvc import lock_outputs
 
-    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
-    return any(
-        Path(out.get("path", "")).as_posix() == Path(path).as_posix()
-        for stage in stages.values()
-        for out in stage.get("outs") or []
-    )
+    return Path(path).as_posix() in lock_outputs(root)
 
 
 def load(file: Path | None = None) -> Config:
@@ -372,10 +232,10 @@ def load(file: Path | None = None) -> Config:
             else ""
         )
         raise MlgitError(f"{problems[0]}{more}")
-    return from_data(file, doc.data)
+    return from_data(file, doc.data, doc.lines)
 
 
-def from_data(file: Path, data: dict) -> Config:
+def from_data(file: Path, data: dict, lines: dict | None = None) -> Config:
     datasets = {
         name: Dataset(name=name, **{k: v for k, v in ds.items()})
         for name, ds in (data.get("datasets") or {}).items()
@@ -401,4 +261,5 @@ def from_data(file: Path, data: dict) -> Config:
         drift=data.get("drift") or {},
         monitor=data.get("monitor") or {},
         ci=data.get("ci") or {},
+        lines=lines or {},
     )

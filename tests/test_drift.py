@@ -14,10 +14,10 @@ from jsonschema import Draft202012Validator
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare, ks_2samp, wasserstein_distance
 
-from mlgit.config import bundled_schema
 from mlgit.data import drift
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
+from mlgit.documents import bundled_schema
 from mlgit.errors import MlgitError
 from tests.conftest import Project, with_blocks
 from tests.test_profile import write

@@ -7,7 +7,8 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from mlgit.config import Gate, Model, bundled_schema
+from mlgit.config import Gate, Model
+from mlgit.documents import bundled_schema
 from mlgit.models.gates import direction_of, evaluate_gates
 from tests.conftest import Project
 from tests.test_registry import churn, metrics, retrain  # noqa: F401 (churn is a fixture)

@@ -146,8 +146,8 @@ def test_init_in_unwritable_directory(tmp_path: Path) -> None:
 
 
 def test_init_on_a_file_is_an_error(tmp_path: Path) -> None:
+    from mlgit.commands.init import init
     from mlgit.errors import MlgitError
-    from mlgit.init import init
 
     target = tmp_path / "a-file"
     target.write_text("")

@@ -10,7 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from sklearn import metrics as skm
 
-from mlgit.config import Gate, Model, bundled_schema
+from mlgit.config import Gate, Model
+from mlgit.documents import bundled_schema
 from mlgit.models import metrics
 from mlgit.models.gates import evaluate_gates
 from mlgit.repo import git as gitx

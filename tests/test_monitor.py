@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from jsonschema import Draft202012Validator
 
-from mlgit.config import bundled_schema
+from mlgit.documents import bundled_schema
 from tests.conftest import Project
 from tests.test_drift import table
 from tests.test_profile import write

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from mlgit.config import bundled_schema
 from mlgit.data import io
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
+from mlgit.documents import bundled_schema
 from mlgit.errors import MlgitError
 from tests.conftest import Project
 

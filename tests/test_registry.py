@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from mlgit.config import bundled_schema
+from mlgit.documents import bundled_schema
 from mlgit.models import registry
 from tests.conftest import Project
 

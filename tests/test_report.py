@@ -52,7 +52,7 @@ def test_written_files_follow_the_umask_and_keep_their_mode(tmp_path) -> None:
     import os
     import stat
 
-    from mlgit.report import write_atomic
+    from mlgit.fs import write_atomic
 
     old = os.umask(0o022)
     try:

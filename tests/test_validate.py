@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mlgit.cli import cli
-from mlgit.config import bundled_schema
 from mlgit.data.checks import validate
 from mlgit.data.io import open_source
 from mlgit.data.schema import load_schema
+from mlgit.documents import bundled_schema
 from tests.conftest import Project
 
 SCHEMA = """\
@@ -588,7 +588,7 @@ def test_progress_bar_only_on_a_terminal(work: Path, monkeypatch: pytest.MonkeyP
     import pty
     import sys
 
-    from mlgit.data import validate as pipeline
+    from mlgit.report import progress as pipeline
 
     with pipeline.progress_bar() as factory:  # stderr is not a terminal under pytest/CliRunner
         assert factory is None

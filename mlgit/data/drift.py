@@ -1,6 +1,7 @@
 """Drift between a reference profile and current data: per-column metrics, verdicts, a dataset
 verdict. The metrics and verdicts are pure functions of two profiles (mlgit/data/profile.py);
-only `run`/`compare_source` at the end read data, to profile the current side.
+only `compare_source` at the end reads data, to profile the current side (`mlgit drift` itself
+is `commands/drift.py`).
 
 Metrics (the registry `METRICS`, name -> Metric):
 - numeric columns: `psi` on the reference's quantile bins, `wasserstein` (the 1-Wasserstein
@@ -44,16 +45,16 @@ from typing import TYPE_CHECKING, Any
 
 from mlgit.data.profile import CATEGORICAL, NULL, NUMERIC, LogSketch, sorted_unique
 from mlgit.errors import MlgitError
+from mlgit.status import OK, SKIP, WARN
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlgit.config import Config, Dataset
     from mlgit.data.io import Source
 
 SMOOTHING = 1e-4
 CHI2_PSEUDOCOUNT = 0.5
-OK, WARN, DRIFT, SKIP, NEW = "ok", "warn", "drift", "skip", "new"
+DRIFT, NEW = "drift", "new"  # column verdicts beyond the shared OK | WARN | SKIP
 DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "psi": {"warn": 0.1, "fail": 0.2},
     "js": {"fail": 0.1},
@@ -227,67 +228,61 @@ def identifier_like(column: dict[str, Any]) -> bool:
     )
 
 
-def settings(block: dict[str, Any] | None, file: Path | None = None) -> Settings:
-    """Thresholds from the `drift:` block of mlgit.yaml; MlgitError naming a bad key."""
+Place = Callable[[tuple[str, ...]], str]  # a key path -> "mlgit.yaml:12: drift.psi" (Config.place)
+
+
+def _key(where: tuple[str, ...]) -> str:
+    return ".".join(where)
+
+
+def settings(block: dict[str, Any] | None, place: Place = _key) -> Settings:
+    """Thresholds from the `drift:` block of mlgit.yaml; MlgitError naming a bad key at `place`."""
     block = block or {}
     thresholds = {name: dict(block.get(name, dflt)) for name, dflt in DEFAULT_THRESHOLDS.items()}
     for name, limits in thresholds.items():
-        _check_limits(("drift", name), name, limits, file)
+        _check_limits(("drift", name), name, limits, place)
     columns: dict[str, dict[str, Any]] = {}
     for column, overrides in (block.get("columns") or {}).items():
         columns[column] = dict(overrides)
         for name in METRICS:
             if name in overrides:
-                _check_limits(("drift", "columns", column, name), name, overrides[name], file)
+                _check_limits(("drift", "columns", column, name), name, overrides[name], place)
     exclude = block.get("exclude") or []
     if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
         raise MlgitError(
-            f"{_place(file, ('drift', 'exclude'))}: must be a list of column names, got {exclude!r}"
+            f"{place(('drift', 'exclude'))}: must be a list of column names, got {exclude!r}"
         )
     share = block.get("share", DEFAULT_SHARE)
     if not isinstance(share, int | float) or not 0 < share <= 1:
-        raise MlgitError(f"{_place(file, ('drift', 'share'))}: must be in (0, 1], got {share!r}")
+        raise MlgitError(f"{place(('drift', 'share'))}: must be in (0, 1], got {share!r}")
     return Settings(
         thresholds=thresholds, share=float(share), columns=columns, exclude=frozenset(exclude)
     )
 
 
 def _check_limits(
-    where: tuple[str, ...], metric: str, limits: dict[str, Any], file: Path | None
+    where: tuple[str, ...], metric: str, limits: dict[str, Any], place: Place
 ) -> None:
     for key in ("warn", "fail"):
         value = limits.get(key)
         if value is None:
             continue
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise MlgitError(f"{_place(file, (*where, key))}: must be a number >= 0, got {value!r}")
+            raise MlgitError(f"{place((*where, key))}: must be a number >= 0, got {value!r}")
         if not METRICS[metric].higher_is_worse and value > 1:
-            raise MlgitError(f"{_place(file, (*where, key))}: a p-value is at most 1, got {value}")
+            raise MlgitError(f"{place((*where, key))}: a p-value is at most 1, got {value}")
     warn, fail = limits.get("warn"), limits.get("fail")
     if warn is None or fail is None:
         return
     if METRICS[metric].higher_is_worse and warn > fail:
         raise MlgitError(
-            f"{_place(file, where)}: warn ({warn}) is above fail ({fail}); warn must be <= fail"
+            f"{place(where)}: warn ({warn}) is above fail ({fail}); warn must be <= fail"
         )
     if not METRICS[metric].higher_is_worse and warn < fail:
         raise MlgitError(
-            f"{_place(file, where)}: warn ({warn}) is below fail ({fail}); for a p-value "
+            f"{place(where)}: warn ({warn}) is below fail ({fail}); for a p-value "
             "warn must be >= fail"
         )
-
-
-def _place(file: Path | None, where: tuple[str, ...]) -> str:
-    key = ".".join(where)
-    if file is None:
-        return key
-    from mlgit.config import load_document
-
-    try:
-        line = load_document(file).line_of(where)
-    except MlgitError:
-        line = None
-    return f"{file}:{line}: {key}" if line else f"{file}: {key}"
 
 
 # ---------------------------------------------------------------- results
@@ -549,62 +544,6 @@ def _short(value: str, width: int = 24) -> str:
 
 
 # ---------------------------------------------------------------- loading both sides
-def run(
-    name: str,
-    data: Path | None = None,
-    rev: str | None = None,
-    reference_file: Path | None = None,
-    base_rev: str | None = None,
-) -> DriftResult:
-    """`mlgit drift`: the reference (a profile file, data profiled on the fly, or the dataset
-    profiled at `base_rev`) against the current data (`data`, the dataset at `rev`, or its
-    work-tree copy)."""
-    from mlgit.data import profile as profiles
-    from mlgit.data.io import open_source
-
-    if data is not None and rev is not None:
-        raise MlgitError("--data and --rev: give one of them (the current data), not both")
-    if reference_file is not None and base_rev is not None:
-        raise MlgitError("--reference and --base-rev: give one of them, not both")
-    cfg = profiles.project_config()
-    rules = settings(cfg.drift if cfg else None, cfg.file if cfg else None)
-    dataset = cfg.datasets.get(name) if cfg else None
-    if data is not None:
-        current = open_source(data, dataset.format if dataset else None)
-    else:
-        current = profiles.resolve(name, rev, cfg).source
-    reference, label = _reference(name, cfg, dataset, reference_file, base_rev)
-    return compare_source(name, reference, current, rules, label)
-
-
-def _reference(
-    name: str,
-    cfg: Config | None,
-    dataset: Dataset | None,
-    reference_file: Path | None,
-    base_rev: str | None,
-) -> tuple[dict[str, Any], str]:
-    """(reference profile, what to call it in messages)."""
-    from mlgit.data import profile as profiles
-    from mlgit.data.io import open_source
-
-    if reference_file is not None and not is_profile_file(reference_file):
-        fmt = dataset.format if dataset else None
-        return profiles.build(open_source(reference_file, fmt)), str(reference_file)
-    if reference_file is not None:
-        return profiles.load(reference_file), str(reference_file)
-    if base_rev is not None:
-        reference = profiles.build(profiles.resolve(name, base_rev, cfg).source)
-        return reference, reference["source"]
-    if dataset is not None and dataset.reference:
-        return profiles.load(cfg.root / dataset.reference), dataset.reference
-    where = f"datasets.{name}.reference in {cfg.file}" if dataset else "mlgit.yaml"
-    raise MlgitError(
-        f"{name}: no reference profile ({where} is not set); pass --reference FILE or "
-        f"--base-rev REV, or write one with `mlgit profile {name}`"
-    )
-
-
 def is_profile_file(path: Path) -> bool:
     """`--reference` is a profile (JSON) or data to profile on the fly (anything else)."""
     return path.suffix.lower() == ".json"

@@ -64,6 +64,18 @@ def source_at(repo: git.Repo, path: str, rev: str, fmt: str | None = None) -> So
     return _source(f"{path}@{rev}", files_at(repo, path, rev), fmt)
 
 
+def remove_fetched(source: Source) -> None:
+    """Delete the temporary copy DVC fetched from a remote for `source_at` (never DVC's cache)."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for data_file in source.files[:1]:
+        for parent in data_file.local.resolve().parents:
+            if parent.parent == tmp and parent.name.startswith("mlgit-fetch-"):
+                shutil.rmtree(parent, ignore_errors=True)
+
+
 def _hidden(rel: Path) -> bool:
     return any(part.startswith((".", "_")) for part in rel.parts)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.config import Document, Problem, load_document, validate_document
+from mlgit.documents import Document, Problem, did_you_mean, load_document, validate_document
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -170,19 +170,13 @@ def _semantic_problems(doc: Document) -> list[Problem]:
     keys = data.get("primaryKey")
     for key in [keys] if isinstance(keys, str) else keys or []:
         if key not in names:
-            problem(("primaryKey",), f"{key!r} is not a field{_hint(key, names)}")
+            problem(("primaryKey",), f"{key!r} is not a field{did_you_mean(key, names)}")
     for index, item in enumerate(data.get("expectations") or []):
         where = ("expectations", index)
         low, high = item.get("min"), item.get("max")
         if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
             problem((*where, "min"), f"min {low} is greater than max {high}")
     return problems
-
-
-def _hint(word: str, choices: list[str]) -> str:
-    from mlgit.config import _did_you_mean
-
-    return _did_you_mean(word, choices)
 
 
 def _fits(value: Any, ftype: str, ordered: bool = True) -> bool:

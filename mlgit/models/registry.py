@@ -136,10 +136,10 @@ def validate_version(version: str) -> None:
 
 
 def validate_stage(stage: str, config: Config) -> None:
-    from mlgit.config import _did_you_mean
+    from mlgit.documents import did_you_mean
 
     if not STAGE_RE.match(stage) or stage not in config.stages:
-        hint = _did_you_mean(stage, list(config.stages))
+        hint = did_you_mean(stage, list(config.stages))
         raise MlgitError(
             f"{config.file}: stages: no stage {stage!r}{hint} (stages: {', '.join(config.stages)})"
         )

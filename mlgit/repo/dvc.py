@@ -115,6 +115,21 @@ def tracked(repo: git.Repo, path: str, rev: str | None = None) -> Tracked | None
     return None
 
 
+def lock_outputs(root: Path) -> list[str]:
+    """The output paths (POSIX, relative to the root) that the work tree's dvc.lock records."""
+    lock = root / "dvc.lock"
+    if not lock.exists():
+        return []
+    stages = _yaml(lock.read_bytes(), "dvc.lock").get("stages") or {}
+    return [
+        Path(out.get("path", "")).as_posix()
+        for stage in stages.values()
+        if isinstance(stage, dict)
+        for out in stage.get("outs") or []
+        if isinstance(out, dict)
+    ]
+
+
 def _record(path: str, out: dict, source: str) -> Tracked:
     md5 = str(out.get("md5", ""))
     return Tracked(

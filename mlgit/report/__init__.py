@@ -7,19 +7,18 @@ Adding a format touches one file; reporters never compute, they only lay out.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlgit.errors import MlgitError
+from mlgit.fs import write_atomic
+from mlgit.status import FAIL, OK, SKIP, WARN
 
-# Row and report statuses; reporters colour and mark them, junit turns "fail" into <failure>.
-OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+__all__ = ["FAIL", "OK", "SKIP", "WARN", "Report", "Table", "emit", "formats", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -67,41 +66,3 @@ def emit(report: Report, fmt: str, output: Path | None) -> None:
         sys.stdout.flush()
         return
     write_atomic(output, renderer(report, False))
-
-
-def write_atomic(path: Path, content: str) -> None:
-    """Replace `path` with `content` in one step: readers see the old file or the new one."""
-    path = path.resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path) as tmp:
-            tmp.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise MlgitError(f"{path}: cannot write ({exc.strerror}); check the directory") from None
-
-
-@contextlib.contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A temporary file beside `path` (same suffix) that replaces it when the block ends, with
-    the mode `file_mode` gives; on any error it is removed and `path` is left as it was."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def file_mode(path: Path) -> int:
-    """The permissions a replaced file keeps, or a new file gets from the umask (mkstemp's
-    temporary file is 0600: readable by its owner only)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

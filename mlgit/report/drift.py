@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlgit.data.drift import DRIFT, NEW
 from mlgit.report import FAIL, OK, SKIP, WARN, Report, Table
 
 if TYPE_CHECKING:
     from mlgit.data.drift import ColumnDrift, DriftResult
 
-_ROW_STATUS = {"ok": OK, "warn": WARN, "drift": FAIL, "skip": SKIP, "new": WARN}
+_ROW_STATUS = {OK: OK, WARN: WARN, DRIFT: FAIL, SKIP: SKIP, NEW: WARN}
 METRIC_COLUMNS = ("psi", "wasserstein", "ks", "js", "chi2")
 # no "kind" column: the metrics shown say it (numbers: wasserstein and ks; categories: js, chi2)
 COLUMNS = ("column", "verdict", "psi", "wasserstein", "ks", "js", "chi2 p", "missing", "note")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlgit.report import FAIL, OK, SKIP, Report, Table
+from mlgit.report import FAIL, OK, Report, Table
 
 if TYPE_CHECKING:
-    from mlgit.monitor import MonitorResult
+    from mlgit.commands.monitor import MonitorResult
 
-_ROW_STATUS = {"ok": OK, "fail": FAIL, "skip": SKIP}
 
 
 def as_json(result: MonitorResult) -> dict[str, Any]:
@@ -35,7 +34,7 @@ def build(result: MonitorResult) -> Report:
         "Signals",
         ("signal", "status", "action if failing", "detail"),
         rows,
-        tuple(_ROW_STATUS[s.status] for s in result.signals),
+        tuple(s.status for s in result.signals)  # signals speak the report vocabulary,
     )
     because = f" because {'; '.join(result.reasons)}" if result.reasons else ""
     return Report(

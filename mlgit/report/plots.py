@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
-from mlgit.report import replacing
+from mlgit.fs import replacing
 
 if TYPE_CHECKING:
     from mlgit.data.drift import ColumnDrift, DriftResult

@@ -12,7 +12,7 @@ from mlgit.report import gates as gates_report
 from mlgit.report import validation as validation_report
 
 if TYPE_CHECKING:
-    from mlgit.review import Review
+    from mlgit.commands.report import Review
 
 SCHEMA_VERSION = 1
 METRIC_COLUMNS = ("model", "metric", "base", "now", "change")

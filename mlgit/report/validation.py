@@ -43,7 +43,7 @@ def build(
     warned, so a failure is never buried under passing rows. `examples_shown` limits examples
     in the tables only.
     """
-    from mlgit.data.validate import jsonable
+    from mlgit.fs import jsonable
 
     statuses = [status_of(r) for d in results for r in d.results]
     statuses += [WARN for _ in warnings]  # e.g. the data on disk is not the tracked data

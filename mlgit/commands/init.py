@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlgit.config import CONFIG_FILE
 from mlgit.errors import MlgitError
-from mlgit.report import write_atomic
+from mlgit.fs import write_atomic
 
 PRE_COMMIT_FILE = ".pre-commit-config.yaml"
 
@@ -85,9 +85,34 @@ repos:
 """
 
 
+PROVIDERS = ("github", "gitlab")
+
+
+def providers(text: str) -> tuple[str, ...]:
+    """`--ci github,gitlab` as a tuple; an unknown or empty list is an MlgitError."""
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not chosen or any(p not in PROVIDERS for p in chosen):
+        raise MlgitError(f"--ci {text!r}: choose github, gitlab or github,gitlab")
+    return chosen
+
+
+def describe(result: InitResult, force: bool) -> str:
+    """What init did, and the next commands, as printed."""
+    lines = [f"created  {item}" for item in result.created]
+    keep = "" if force else "; --force overwrites files"
+    lines += [f"kept     {item} (already there{keep})" for item in result.kept]
+    if not result.created:
+        lines.append("nothing to do: this is already an mlgit project")
+    lines.append(
+        "\nnext:\n  mlgit track data/train.parquet   # version a dataset with DVC\n"
+        "  mlgit validate                   # check every dataset against its schema\n"
+        "  pre-commit install               # run mlgit's hooks on every commit"
+    )
+    return "\n".join(lines)
+
+
 def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult:
-    from mlgit.repo import dvc
-    from mlgit.repo import git as gitx
+    from mlgit.repo import dvc, git
 
     directory = directory.resolve()
     if not directory.is_dir():
@@ -96,11 +121,11 @@ def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult
         raise MlgitError(f"{directory}: not writable; run mlgit init in a directory you can write")
     created: list[str] = []
     kept: list[str] = []
-    root = gitx.find_root(directory)
+    root = git.find_root(directory)
     if root is None:
-        gitx._git_module()  # fail before touching anything when git is missing
+        git._git_module()  # fail before touching anything when git is missing
         dvc._dvc_executable()
-        gitx.init(directory)
+        git.init(directory)
         root = directory
         created.append("git repository")
     else:
@@ -121,5 +146,5 @@ def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult
         written.append(path)
         created.append(name)
     if written:
-        gitx.stage(gitx.open_repo(root), written)
+        git.stage(git.open_repo(root), written)
     return InitResult(root=root, created=tuple(created), kept=tuple(kept))

@@ -19,11 +19,12 @@ from mlgit.errors import MlgitError
 if TYPE_CHECKING:
     import git
 
+    from mlgit.commands.validate import Job
     from mlgit.config import Config
     from mlgit.data.checks import DatasetResult
     from mlgit.data.drift import DriftResult
-    from mlgit.data.validate import Target
     from mlgit.models.gates import GateReport
+    from mlgit.report import Report
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,27 @@ class Review:
     notes: tuple[str, ...]  # what was not compared, and why
 
 
-def run(cfg: Config, base: str | None = None) -> Review:
-    from mlgit.data import validate
-    from mlgit.repo import git as gitx
+def report(base: str | None) -> Report:
+    """The command: the summary of the change against `base` (default: the merge-base)."""
+    from mlgit.config import load
+    from mlgit.report.review import build
 
-    repo = gitx.open_repo(cfg.root)
+    cfg = load()
+    require_something(cfg)
+    return build(run(cfg, base))
+
+
+def run(cfg: Config, base: str | None = None) -> Review:
+    from mlgit.commands.validate import workspace_notes
+    from mlgit.repo.git import default_branch, merge_base, open_repo, resolve_rev
+
+    repo = open_repo(cfg.root)
     if base is None:
-        branch = gitx.default_branch(repo)
-        base_commit = gitx.merge_base(repo, branch)
+        branch = default_branch(repo)
+        base_commit = merge_base(repo, branch)
         base = f"the merge-base with {branch}"
     else:
-        base_commit = gitx.resolve_rev(repo, base)
+        base_commit = resolve_rev(repo, base)
     notes: list[str] = []
     validation, unchanged, changed = _validation(cfg, base_commit, notes)
     return Review(
@@ -78,7 +89,7 @@ def run(cfg: Config, base: str | None = None) -> Review:
         base_commit=base_commit,
         validation=validation,
         unchanged=unchanged,
-        warnings=tuple(validate.workspace_notes(changed)),
+        warnings=tuple(workspace_notes(changed)),
         drift=_drift(cfg, repo, base_commit, tuple(t.name for t in changed), notes),
         metrics=_metrics(cfg, repo, base_commit, notes),
         gates=_gates(cfg, repo, notes),
@@ -88,9 +99,9 @@ def run(cfg: Config, base: str | None = None) -> Review:
 
 def _validation(
     cfg: Config, base_commit: str, notes: list[str]
-) -> tuple[tuple[DatasetResult, ...], tuple[str, ...], tuple[Target, ...]]:
-    """(results for the datasets changed since the base, names unchanged, targets changed)."""
-    from mlgit.data import validate
+) -> tuple[tuple[DatasetResult, ...], tuple[str, ...], tuple[Job, ...]]:
+    """(results for the datasets changed since the base, names unchanged, jobs changed)."""
+    from mlgit.commands import validate
 
     with_schema = [name for name, d in cfg.datasets.items() if d.schema]
     for name in cfg.datasets:
@@ -99,43 +110,43 @@ def _validation(
     if not with_schema:
         return (), (), ()
     selection = validate.changed_only(validate.select(tuple(with_schema), None), base_commit)
-    results = validate.run(selection.targets, sample=5)
-    return tuple(results), selection.unchanged, selection.targets
+    results = validate.run(selection.jobs, sample=5)
+    return tuple(results), selection.unchanged, selection.jobs
 
 
 def _drift(
     cfg: Config, repo: git.Repo, base_commit: str, changed: tuple[str, ...], notes: list[str]
 ) -> tuple[DriftResult, ...]:
     """Each changed dataset whose data changed, against its data at the base."""
-    from mlgit.data import drift
-    from mlgit.repo import dvc
+    from mlgit.commands.drift import run
+    from mlgit.repo.dvc import tracked
 
     results = []
     for name in changed:
         path = cfg.datasets[name].path
-        then = dvc.tracked(repo, path, base_commit)
-        now = dvc.tracked(repo, path)
+        then = tracked(repo, path, base_commit)
+        now = tracked(repo, path)
         if then is None:
             notes.append(f"dataset {name} is new: no data at the base to compare with")
         elif now is not None and now.md5 == then.md5:
             continue  # only its schema changed
         else:
-            results.append(drift.run(name, base_rev=base_commit))
+            results.append(run(name, base_rev=base_commit))
     return tuple(results)
 
 
 def _metrics(
     cfg: Config, repo: git.Repo, base_commit: str, notes: list[str]
 ) -> tuple[MetricChange, ...]:
-    from mlgit.models import metrics as metrics_mod
+    from mlgit.models.metrics import read, read_or_none
 
     changes = []
     for model in cfg.models.values():
         if not model.metrics:
             notes.append(f"model {model.name} has no metrics file in mlgit.yaml")
             continue
-        current = _numbers(metrics_mod.read(repo, model.metrics, root=cfg.root))
-        base = _numbers(metrics_mod.read_or_none(repo, model.metrics, base_commit) or {})
+        current = _numbers(read(repo, model.metrics, root=cfg.root))
+        base = _numbers(read_or_none(repo, model.metrics, base_commit) or {})
         for metric in sorted(set(current) | set(base)):
             changes.append(MetricChange(model.name, metric, base.get(metric), current.get(metric)))
     return tuple(changes)

@@ -74,7 +74,7 @@ def steps(remote: Path) -> list[Step]:
 
 def example_dir() -> Path:
     """The bundled example: inside the wheel, or beside the package in a source checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the mlgit package
     for candidate in (here / "examples" / "churn", here.parent / "examples" / "churn"):
         if (candidate / "mlgit.yaml").exists():
             return candidate

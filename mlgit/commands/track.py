@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgit import config as config_mod
+from mlgit.config import CONFIG_FILE, load
 from mlgit.errors import MlgitError
-from mlgit.report import write_atomic
+from mlgit.fs import write_atomic
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ class TrackResult:
     staged: tuple[str, ...]
 
 
+def describe(result: TrackResult) -> str:
+    """What track did, and the next command, as printed."""
+    lines = [f"tracked  {result.path} as dataset {result.name!r} ({result.dvc_file})"]
+    if result.schema:
+        lines.append(f"schema   {result.schema} (inferred; review and commit it)")
+    lines.append(f"staged   {', '.join(result.staged)}")
+    lines.append("next:    git commit -m 'Track dataset' && dvc push")
+    return "\n".join(lines)
+
+
 def dataset_name(path: Path) -> str:
     """`data/Train Set.parquet` -> `train-set`: a valid dataset name from a file name."""
     stem = path.name.split(".")[0] if path.name.split(".")[0] else path.name
@@ -29,27 +39,26 @@ def dataset_name(path: Path) -> str:
 
 
 def track(path: Path, name: str | None) -> TrackResult:
-    from mlgit.repo import dvc
-    from mlgit.repo import git as gitx
+    from mlgit.repo import dvc, git
 
     # The repository we are in; a path outside it is then an error that says so.
-    here = Path.cwd() if gitx.find_root(Path.cwd()) else path.parent
-    repo = gitx.open_repo(here if here.exists() else Path.cwd())
+    here = Path.cwd() if git.find_root(Path.cwd()) else path.parent
+    repo = git.open_repo(here if here.exists() else Path.cwd())
     root = Path(repo.working_dir)
-    rel = gitx.relative_to_root(repo, path)
+    rel = git.relative_to_root(repo, path)
     if not (root / rel).exists():
         raise MlgitError(f"{path}: no such file or directory; check the path")
     if rel == Path("."):
         raise MlgitError(f"{path}: is the repository itself; track a data file or directory in it")
-    if gitx.is_tracked(repo, root / rel):
+    if git.is_tracked(repo, root / rel):
         raise MlgitError(
             f"{rel} is already tracked by git; run `git rm -r --cached {rel}` "
             "(keeps the file) and then `mlgit track` again so DVC can track it"
         )
     if not dvc.is_initialized(root):
         raise MlgitError(f"DVC is not initialised in {root}; run `mlgit init` first")
-    cfg_file = root / config_mod.CONFIG_FILE
-    cfg = config_mod.load(cfg_file)  # a broken config fails here, before anything is written
+    cfg_file = root / CONFIG_FILE
+    cfg = load(cfg_file)  # a broken config fails here, before anything is written
     name = name or dataset_name(rel)
     if not re.fullmatch(r"[a-z0-9]([a-z0-9_-]*[a-z0-9])?", name):
         raise MlgitError(
@@ -76,13 +85,13 @@ def track(path: Path, name: str | None) -> TrackResult:
     gitignore = (root / rel).parent / ".gitignore"
     if gitignore.exists():
         staged.append(gitignore)
-    gitx.stage(repo, staged)
+    git.stage(repo, staged)
     return TrackResult(
         name=name,
         path=rel.as_posix(),
         dvc_file=dvc_file.as_posix(),
         schema=schema_rel if schema_text is not None else None,
-        staged=tuple(gitx.relative_to_root(repo, p).as_posix() for p in staged),
+        staged=tuple(git.relative_to_root(repo, p).as_posix() for p in staged),
     )
 
 

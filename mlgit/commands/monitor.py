@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
+from mlgit.status import FAIL, OK, SKIP
 
 if TYPE_CHECKING:
     from mlgit.config import Config, Dataset, Model
     from mlgit.data.drift import DriftResult
     from mlgit.models.gates import GateReport
+    from mlgit.report import Report
 
 DEFAULT_ACTIONS = {"drift": "retrain", "schema": "alert", "metrics": "rollback"}
 PRECEDENCE = ("rollback", "retrain", "alert", "none")  # strongest first
-OK, FAIL, SKIP = "ok", "fail", "skip"
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def _drift_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Sig
             f"`mlgit profile {dataset.name}`",
             {},
         )
-    rules = drift.settings(cfg.drift, cfg.file)
+    rules = drift.settings(cfg.drift, cfg.place)
     reference = profile.load(cfg.root / dataset.reference)
     result: DriftResult = drift.compare_source(
         dataset.name, reference, open_source(data, dataset.format), rules, dataset.reference
@@ -174,6 +175,13 @@ SIGNALS: dict[str, Callable[..., Signal]] = {
 
 
 # ---------------------------------------------------------------- the command
+def monitor(model_name: str | None, data: Path | None, metrics_file: Path | None) -> Report:
+    from mlgit.config import load
+    from mlgit.report.monitor import build
+
+    return build(run(model_name, data, metrics_file, load()))
+
+
 def run(
     model_name: str | None, data: Path | None, metrics_file: Path | None, cfg: Config
 ) -> MonitorResult:

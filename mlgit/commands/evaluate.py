@@ -1,0 +1,34 @@
+"""`mlgit evaluate`: score predictions with scikit-learn, overall and per slice, and write the
+DVC metrics file that `dvc metrics show` and `mlgit gate` read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgit.report import Report
+
+
+def evaluate(
+    predictions: Path,
+    label: str,
+    prediction: str,
+    *,
+    score: str | None = None,
+    positive: str | None = None,
+    by: tuple[str, ...] = (),
+    task: str | None = None,
+    output: Path | None = None,
+) -> Report:
+    import json
+
+    from mlgit.fs import write_atomic
+    from mlgit.models import metrics
+    from mlgit.report.evaluate import build
+
+    frame = metrics.read_predictions(predictions)
+    result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions), positive)
+    if output is not None:
+        write_atomic(output, json.dumps(result.as_metrics(), indent=2) + "\n")
+    return build(result, str(predictions), str(output) if output else None)
