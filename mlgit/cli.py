@@ -110,20 +110,19 @@ def cli(debug: bool) -> None:
 )
 def init(force: bool, providers: str) -> None:
     """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
-    from mlgit.commands import init as command
+    from mlgit.commands.init import describe, init, parse_providers
 
-    result = command.init(_Path.cwd(), force, command.providers(providers))
-    click.echo(command.describe(result, force))
+    click.echo(describe(init(_Path.cwd(), force, parse_providers(providers)), force))
 
 
 @cli.command("check-config")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=_Path))
 def check_config(file: Path | None) -> None:
     """Validate mlgit.yaml (and the files it names), reporting every error with its place."""
-    from mlgit.commands.check_config import check_config as command
+    from mlgit.commands.check_config import check_config
     from mlgit.errors import MlgitError
 
-    file, problems = command(file)
+    file, problems = check_config(file)
     if problems:
         for problem in problems:
             click.echo(f"mlgit: error: {problem}", err=True)
@@ -136,9 +135,9 @@ def check_config(file: Path | None) -> None:
 @click.option("--name", help="Dataset name in mlgit.yaml (default: from the file name).")
 def track(path: Path, name: str | None) -> None:
     """`dvc add` a file or directory and register it as a dataset in mlgit.yaml."""
-    from mlgit.commands import track as command
+    from mlgit.commands.track import describe, track
 
-    click.echo(command.describe(command.track(path, name)))
+    click.echo(describe(track(path, name)))
 
 
 # ---------------------------------------------------------------- data: schema, validate
@@ -217,9 +216,9 @@ def validate(
     output: Path | None,
 ) -> None:
     """Check datasets against their schemas and expectations (default: every dataset)."""
-    from mlgit.commands.validate import validate as command
+    from mlgit.commands.validate import validate
 
-    report = command(
+    report = validate(
         targets,
         schema_file=schema_file,
         rev=rev,
@@ -246,10 +245,10 @@ def validate(
 )
 def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None:
     """Write a mergeable reference profile of a dataset (for `mlgit drift`)."""
-    from mlgit.commands.profile import profile as command
+    from mlgit.commands.profile import profile
     from mlgit.report import emit
 
-    emit(command(target, rev, output), fmt, None)
+    emit(profile(target, rev, output), fmt, None)
 
 
 @cli.command()
@@ -290,9 +289,9 @@ def drift(
     (ids, emails: nearly all values distinct) and those in `drift.exclude` are skipped.
     Exit 1 when the share of drifted columns reaches `drift.share` in mlgit.yaml.
     """
-    from mlgit.commands.drift import drift as command
+    from mlgit.commands.drift import drift
 
-    report = command(
+    report = drift(
         name,
         data=data,
         rev=rev,
@@ -325,9 +324,9 @@ def monitor(
 
     Prints {"action": "none|retrain|rollback|alert", "reasons": [...]}; exit 1 unless none.
     """
-    from mlgit.commands.monitor import monitor as command
+    from mlgit.commands.monitor import monitor
 
-    finish(command(model_name, data, metrics_file), fmt, output)
+    finish(monitor(model_name, data, metrics_file), fmt, output)
 
 
 # ---------------------------------------------------------------- models: evaluate, gate, registry
@@ -411,10 +410,10 @@ def evaluate(
 ) -> None:
     """Score predictions with scikit-learn, overall and per slice; `-o` writes the DVC
     metrics file that `dvc metrics show` and `mlgit gate` read."""
-    from mlgit.commands.evaluate import evaluate as command
+    from mlgit.commands.evaluate import evaluate
     from mlgit.report import emit
 
-    report = command(
+    report = evaluate(
         predictions,
         label,
         prediction,
@@ -619,9 +618,9 @@ def report_command(base: str | None, fmt: str, output: Path | None) -> None:
     data; every model's metrics at the base and now; the models' gates. Exit 1 when a check
     or a gate failed; drift only warns (new data is expected to move).
     """
-    from mlgit.commands.report import report as command
+    from mlgit.commands.report import report
 
-    finish(command(base), fmt, output)
+    finish(report(base), fmt, output)
 
 
 # ---------------------------------------------------------------- demo

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from mlgit.cli import cli
+from mlgit.data.infer import infer_schema
 from mlgit.data.io import open_source
 from mlgit.data.schema import (
     Constraints,
@@ -20,7 +21,6 @@ from mlgit.data.schema import (
     Field,
     TableSchema,
     dump_schema,
-    infer_schema,
     load_schema,
     schema_problems,
 )

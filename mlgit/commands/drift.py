@@ -28,7 +28,7 @@ def drift(
     output: Path | None = None,
 ) -> Report:
     """The command: compare, then draw the plots (paths relative to where the report goes)."""
-    from mlgit.report.drift import build
+    from mlgit.report.drift import as_report
 
     result = run(name, data, rev, reference_file, base_rev)
     images: tuple[tuple[str, str], ...] = ()
@@ -40,7 +40,7 @@ def drift(
             (caption, Path(os.path.relpath(file.resolve(), base)).as_posix())
             for caption, file in drift_plots(result, plots_dir)
         )
-    return build(result, images)
+    return as_report(result, images)
 
 
 def run(
@@ -77,21 +77,21 @@ def _reference(
     target: Target, cfg: Config | None, reference_file: Path | None, base_rev: str | None
 ) -> tuple[dict[str, Any], str]:
     """(reference profile, what to call it in messages)."""
-    from mlgit.data import profile as profiles
+    from mlgit.data import profile
     from mlgit.data.drift import is_profile_file
     from mlgit.data.io import open_source
     from mlgit.data.targets import open_target
 
     dataset = target.dataset
     if reference_file is not None and not is_profile_file(reference_file):
-        return profiles.build(open_source(reference_file, target.format)), str(reference_file)
+        return profile.build(open_source(reference_file, target.format)), str(reference_file)
     if reference_file is not None:
-        return profiles.load(reference_file), str(reference_file)
+        return profile.load(reference_file), str(reference_file)
     if base_rev is not None:
-        reference = profiles.build(open_target(target, base_rev))
+        reference = profile.build(open_target(target, base_rev))
         return reference, reference["source"]
     if cfg is not None and dataset is not None and dataset.reference:
-        return profiles.load(cfg.root / dataset.reference), dataset.reference
+        return profile.load(cfg.root / dataset.reference), dataset.reference
     where = f"datasets.{target.name}.reference in {cfg.file}" if cfg and dataset else "mlgit.yaml"
     raise MlgitError(
         f"{target.name}: no reference profile ({where} is not set); pass --reference FILE or "

@@ -25,10 +25,10 @@ def evaluate(
 
     from mlgit.fs import write_atomic
     from mlgit.models import metrics
-    from mlgit.report.evaluate import build
+    from mlgit.report.evaluate import as_report
 
     frame = metrics.read_predictions(predictions)
     result = metrics.evaluate(frame, label, prediction, score, by, task, str(predictions), positive)
     if output is not None:
         write_atomic(output, json.dumps(result.as_metrics(), indent=2) + "\n")
-    return build(result, str(predictions), str(output) if output else None)
+    return as_report(result, str(predictions), str(output) if output else None)

@@ -88,7 +88,7 @@ repos:
 PROVIDERS = ("github", "gitlab")
 
 
-def providers(text: str) -> tuple[str, ...]:
+def parse_providers(text: str) -> tuple[str, ...]:
     """`--ci github,gitlab` as a tuple; an unknown or empty list is an MlgitError."""
     chosen = tuple(p.strip() for p in text.split(",") if p.strip())
     if not chosen or any(p not in PROVIDERS for p in chosen):

@@ -177,9 +177,9 @@ SIGNALS: dict[str, Callable[..., Signal]] = {
 # ---------------------------------------------------------------- the command
 def monitor(model_name: str | None, data: Path | None, metrics_file: Path | None) -> Report:
     from mlgit.config import load
-    from mlgit.report.monitor import build
+    from mlgit.report.monitor import as_report
 
-    return build(run(model_name, data, metrics_file, load()))
+    return as_report(run(model_name, data, metrics_file, load()))
 
 
 def run(

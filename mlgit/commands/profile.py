@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 def profile(target: str, rev: str | None, output: Path | None) -> Report:
     """Profile the data and write it to `output` (default: the dataset's `reference:`)."""
     from mlgit.config import load_or_none
-    from mlgit.data import profile as profiles
+    from mlgit.data.profile import build, dumps
     from mlgit.data.targets import open_target, require_data, resolve
     from mlgit.fs import write_atomic
-    from mlgit.report.profile import build
+    from mlgit.report.profile import as_report
 
     cfg = load_or_none()
     found = resolve(target, cfg)
@@ -29,6 +29,6 @@ def profile(target: str, rev: str | None, output: Path | None) -> Report:
             where = f"datasets.{target}.reference in {cfg.file}" if dataset and cfg else "-o FILE"
             raise MlgitError(f"{target}: where should the profile go? set {where} or pass -o FILE")
         output = cfg.root / dataset.reference
-    result = profiles.build(open_target(found, rev))
-    write_atomic(output, profiles.dumps(result))
-    return build(result, str(output))
+    result = build(open_target(found, rev))
+    write_atomic(output, dumps(result))
+    return as_report(result, str(output))

@@ -64,11 +64,11 @@ class Review:
 def report(base: str | None) -> Report:
     """The command: the summary of the change against `base` (default: the merge-base)."""
     from mlgit.config import load
-    from mlgit.report.review import build
+    from mlgit.report.review import as_report
 
     cfg = load()
     require_something(cfg)
-    return build(run(cfg, base))
+    return as_report(run(cfg, base))
 
 
 def run(cfg: Config, base: str | None = None) -> Review:

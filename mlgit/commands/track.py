@@ -100,8 +100,9 @@ def _inferred(root: Path, rel: Path) -> str | None:
 
     Read before anything is written, so unreadable data leaves the repository untouched.
     """
+    from mlgit.data.infer import infer_schema
     from mlgit.data.io import FORMATS, open_source
-    from mlgit.data.schema import dump_schema, infer_schema
+    from mlgit.data.schema import dump_schema
 
     path = root / rel
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]

@@ -67,7 +67,7 @@ def validate(
     """The command: `changed` is None (every named dataset), "" (since the merge-base with the
     default branch) or a base revision."""
     from mlgit.report.progress import progress_bar
-    from mlgit.report.validation import build
+    from mlgit.report.validation import as_report
 
     if rev is not None and changed is not None:
         raise MlgitError("--rev and --changed do not go together; pick one")
@@ -84,7 +84,7 @@ def validate(
             use_cache=use_cache,
             progress=progress,
         )
-    return build(
+    return as_report(
         results,
         base=selection.base,
         unchanged=selection.unchanged,

@@ -90,13 +90,13 @@ class Tracked:
 
 def tracked(repo: git.Repo, path: str, rev: str | None = None) -> Tracked | None:
     """The DVC record of `path` (relative to the root) in the work tree or at `rev`."""
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import read_file_at
 
     def read(name: str) -> bytes | None:
         if rev is None:
             file = Path(repo.working_dir) / name
             return file.read_bytes() if file.exists() else None
-        return gitx.read_file_at(repo, rev, name)
+        return read_file_at(repo, rev, name)
 
     posix = Path(path).as_posix()
     dvc_file = f"{posix}.dvc"

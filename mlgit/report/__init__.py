@@ -10,35 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mlgit.errors import MlgitError
 from mlgit.fs import write_atomic
+from mlgit.report.tables import Report, Table
 from mlgit.status import FAIL, OK, SKIP, WARN
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Report", "Table", "emit", "formats", "write_atomic"]
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-    status: tuple[str, ...] = ()  # one per row, or empty when rows carry no verdict
-
-
-@dataclass(frozen=True)
-class Report:
-    command: str  # the mlgit command, e.g. "validate"
-    title: str
-    status: str  # OK | WARN | FAIL for the whole run
-    summary: str  # one sentence a person reads first
-    tables: tuple[Table, ...] = ()
-    notes: tuple[str, ...] = ()
-    data: dict[str, Any] = field(default_factory=dict)  # JSON payload, schema-documented
-    images: tuple[tuple[str, str], ...] = ()  # (caption, path relative to the report)
 
 
 Renderer = Callable[[Report, bool], str]

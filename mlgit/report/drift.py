@@ -100,7 +100,7 @@ def as_json(result: DriftResult, plots: list[str] | tuple[str, ...] = ()) -> dic
     }
 
 
-def build(result: DriftResult, images: tuple[tuple[str, str], ...] = ()) -> Report:
+def as_report(result: DriftResult, images: tuple[tuple[str, str], ...] = ()) -> Report:
     """`images` are (caption, path relative to the report) of the PNGs written by --plots."""
     thresholds = "; ".join(
         sorted(

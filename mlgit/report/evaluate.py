@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from mlgit.models.metrics import Evaluation
 
 
-def build(result: Evaluation, source: str, written: str | None) -> Report:
+def as_report(result: Evaluation, source: str, written: str | None) -> Report:
     names = tuple(result.overall)
     tables = [Table("Overall", ("metric", "value"), tuple(result.overall.items()))]
     for column, per_metric in result.slices.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from mlgit.report import Report
+from mlgit.report.tables import Report
 
 
 def render(report: Report, color: bool = False) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
-from mlgit.report import FAIL, SKIP, WARN, Report
+from mlgit.report.tables import Report
+from mlgit.status import FAIL, SKIP, WARN
 
 # characters XML 1.0 cannot hold at all (ElementTree would write them and break the file)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mlgit.report import FAIL, OK, SKIP, WARN, Report
+from mlgit.report.tables import Report
+from mlgit.status import FAIL, OK, SKIP, WARN
 
 _MARK = {OK: "✅", WARN: "⚠️", FAIL: "❌", SKIP: "➖"}
 

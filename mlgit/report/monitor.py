@@ -28,7 +28,7 @@ def as_json(result: MonitorResult) -> dict[str, Any]:
     }
 
 
-def build(result: MonitorResult) -> Report:
+def as_report(result: MonitorResult) -> Report:
     rows = tuple((s.name, s.status, s.action, s.detail) for s in result.signals)
     table = Table(
         "Signals",

@@ -109,7 +109,7 @@ def _categorical_row(name: str, column: dict[str, Any], identifier: bool) -> tup
     )
 
 
-def build(profile: dict[str, Any], written: str | None) -> Report:
+def as_report(profile: dict[str, Any], written: str | None) -> Report:
     """One table for numeric (and temporal) columns, one for categories, one for the rest: a
     single table of every statistic is too wide to read in a 120-column log."""
     from mlgit.data.drift import identifier_like

@@ -20,8 +20,8 @@ DRIFT_COLUMNS = ("dataset", "verdict", "drifted columns", "share", "rows (base â
 _ORDER = {OK: 0, WARN: 1, FAIL: 2}
 
 
-def build(review: Review) -> Report:
-    validation = validation_report.build(
+def as_report(review: Review) -> Report:
+    validation = validation_report.as_report(
         review.validation,
         base=review.base_commit,
         unchanged=review.unchanged,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import shutil
 
-from mlgit.report import FAIL, OK, SKIP, WARN, Report
+from mlgit.report.tables import Report
+from mlgit.status import FAIL, OK, SKIP, WARN
 
 _STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
 _MARK = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "-"}

@@ -24,7 +24,7 @@ def status_of(result: CheckResult) -> str:
     return WARN if result.severity == "warn" else FAIL
 
 
-def build(
+def as_report(
     results: Sequence[DatasetResult],
     *,
     base: str | None = None,
