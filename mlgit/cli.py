@@ -121,11 +121,12 @@ def check_config(file: Path | None) -> None:
     """Validate mlgit.yaml (and the files it names), reporting every error with its place."""
     from mlgit.commands.check_config import check_config
     from mlgit.errors import MlgitError
+    from mlgit.escape import printable
 
     file, problems = check_config(file)
     if problems:
         for problem in problems:
-            click.echo(f"mlgit: error: {problem}", err=True)
+            click.echo(f"mlgit: error: {printable(str(problem), newlines=False)}", err=True)
         raise MlgitError(f"{file}: {len(problems)} error(s); fix them and run check-config again")
     click.echo(f"{file}: ok")
 

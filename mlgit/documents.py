@@ -38,30 +38,136 @@ class Document:
         return None
 
 
+MAX_BYTES = 8 << 20  # a YAML/JSON file mlgit reads: mlgit.yaml, a schema, a metrics file
+MAX_DEPTH = 64  # nesting levels; mlgit's own files need fewer than 10
+MAX_ALIAS_NODES = 10_000  # nodes that aliases may add beyond the document's own ("billion laughs")
+MAX_FLOW_DEPTH = 200  # [ and { nesting, checked on the text before the parser recurses into it
+
+_CACHE: dict[tuple[str, int, int, int], Document] = {}  # parse each file once per process
+
+
 def load_document(file: Path) -> Document:
-    """Parse YAML (or JSON, which is YAML) keeping line numbers; MlgitError on unreadable input."""
+    """Parse YAML (or JSON, which is YAML) keeping line numbers; MlgitError on unreadable input.
+
+    The content may come from a pull request, so it is bounded before it is trusted: regular
+    files only, at most MAX_BYTES, nesting at most MAX_DEPTH, and aliases may not expand the
+    document by more than MAX_ALIAS_NODES nodes; a recursive alias is refused."""
+    from mlgit.fs import read_limited
+
+    raw, stat = read_limited(file, MAX_BYTES, "a YAML/JSON file")
+    key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if key in _CACHE:
+        return _CACHE[key]
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MlgitError(f"{file}: file not found") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MlgitError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise MlgitError(f"{file}: cannot read ({exc.strerror})") from None
+    doc = _parse(file, text)
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[key] = doc
+    return doc
+
+
+def load_yaml_text(text: str, label: str) -> Any:
+    """YAML text that is not a file mlgit reports places in (a `.dvc` file, dvc.lock, a metrics
+    file), under the same bounds as `load_document`."""
+    if len(text) > MAX_BYTES:
+        raise MlgitError(f"{label}: more than the {MAX_BYTES:,} bytes allowed for a YAML file")
+    return _parse(Path(label), text, with_lines=False).data
+
+
+def _parse(file: Path, text: str, with_lines: bool = True) -> Document:
     import yaml
 
+    _check_flow_depth(file, text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml's C parser if built
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        lines: dict[tuple[str | int, ...], int] = {}
+        if node is not None:
+            _check_shape(file, node)
+            if with_lines:
+                _collect_lines(node, (), lines, file)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MlgitError(f"{file}{where}: not valid YAML: {problem}; fix the syntax") from None
-    lines: dict[tuple[str | int, ...], int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines, file)
+    finally:
+        loader.dispose()
     return Document(file=file, data=data, lines=lines)
+
+
+def _check_flow_depth(file: Path, text: str) -> None:
+    """Refuse `[[[[...` before the parser recurses into it (an upper bound: brackets inside
+    strings count too, which only matters for files no one writes by hand)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > MAX_FLOW_DEPTH:
+        raise MlgitError(
+            f"{file}: nested deeper than {MAX_FLOW_DEPTH} levels of [ ] or {{ }}; "
+            "mlgit's files need a few: flatten it"
+        )
+
+
+def _check_shape(file: Path, root: yaml.Node) -> None:
+    """Depth, recursive aliases and alias expansion, measured on the node graph (each node once)
+    before anything walks the tree aliases make of it."""
+
+    expanded: dict[int, int] = {}  # node id -> nodes in its subtree, aliases expanded
+    distinct = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            line = node.start_mark.line + 1
+            raise MlgitError(
+                f"{file}:{line}: nested deeper than {MAX_DEPTH} levels; flatten the document"
+            )
+        children = _children(node)
+        if done:
+            open_nodes.discard(id(node))
+            expanded[id(node)] = 1 + sum(expanded[id(c)] for c in children)
+            continue
+        if id(node) in expanded:
+            continue
+        if id(node) in open_nodes:
+            line = node.start_mark.line + 1
+            raise MlgitError(f"{file}:{line}: a recursive alias (a node inside itself); remove it")
+        open_nodes.add(id(node))
+        distinct += 1
+        stack.append((node, depth, True))
+        for child in children:
+            if id(child) in open_nodes:
+                line = child.start_mark.line + 1
+                raise MlgitError(
+                    f"{file}:{line}: a recursive alias (a node inside itself); remove it"
+                )
+            if id(child) not in expanded:
+                stack.append((child, depth + 1, False))
+    if expanded[id(root)] - distinct > MAX_ALIAS_NODES:
+        raise MlgitError(
+            f"{file}: its aliases expand it by {expanded[id(root)] - distinct:,} nodes (at most "
+            f"{MAX_ALIAS_NODES:,}); write the values out instead of nesting aliases"
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict, file: Path) -> None:

@@ -65,7 +65,9 @@ def error_handler(debug: bool = False) -> Iterator[None]:
     except MlgitError as exc:
         if debug:
             _print_traceback()
-        print(f"mlgit: error: {exc}", file=sys.stderr)
+        from mlgit.escape import printable
+
+        print(f"mlgit: error: {printable(str(exc), newlines=False)}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
     except KeyboardInterrupt:
         print("mlgit: interrupted", file=sys.stderr)
@@ -75,8 +77,11 @@ def error_handler(debug: bool = False) -> Iterator[None]:
             _print_traceback()
         logged = _write_log(exc)
         where = f"; the traceback is in {logged}" if logged else ""
+        from mlgit.escape import printable
+
         print(
-            f"mlgit: bug: {type(exc).__name__}: {exc} — this is a bug in mlgit, "
+            f"mlgit: bug: {type(exc).__name__}: {printable(str(exc), newlines=False)} — this "
+            "is a bug in mlgit, "
             f"please report it{where}",
             file=sys.stderr,
         )

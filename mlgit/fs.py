@@ -16,6 +16,40 @@ from typing import Any
 from mlgit.errors import MlgitError
 
 
+def read_limited(path: Path, limit: int, what: str) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file of at most `limit` bytes, and its stat; MlgitError for
+    anything else. A FIFO, a device or a directory (perhaps behind a committed symlink) is
+    refused before a byte is read, so it can neither hang mlgit nor fill its memory."""
+    import stat as stat_module
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting
+    except FileNotFoundError:
+        raise MlgitError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise MlgitError(f"{path}: is a directory, not {what}; name the file") from None
+    except OSError as exc:
+        raise MlgitError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat_module.S_ISREG(info.st_mode):
+            kind = "a directory" if stat_module.S_ISDIR(info.st_mode) else "not a regular file"
+            raise MlgitError(f"{path}: {kind}, not {what}; name a regular file")
+        if info.st_size > limit:
+            raise MlgitError(
+                f"{path}: {info.st_size:,} bytes, more than the {limit:,} allowed for {what}"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise MlgitError(f"{path}: cannot read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew after the stat
+        raise MlgitError(f"{path}: more than the {limit:,} bytes allowed for {what}")
+    return data, info
+
+
 def write_atomic(path: Path, content: str) -> None:
     """Replace `path` with `content` in one step: readers see the old file or the new one."""
     path = path.resolve()

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from mlgit.report.tables import Report
 
+# json.dumps escapes C0 controls but writes DEL, C1 controls and bidi overrides as they are
+_UNESCAPED = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 
 def render(report: Report, color: bool = False) -> str:
-    return json.dumps(_finite(report.data), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(_finite(report.data), indent=2, sort_keys=False, ensure_ascii=False)
+    return _UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _finite(value: object) -> object:

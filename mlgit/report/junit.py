@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
+from mlgit.escape import printable
 from mlgit.report.tables import Report
 from mlgit.status import FAIL, SKIP, WARN
 
@@ -13,7 +14,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(value: object) -> str:
-    return _NOT_XML.sub("\ufffd", "—" if value is None else str(value))
+    return _NOT_XML.sub("\ufffd", printable("—" if value is None else str(value)))
 
 
 def render(report: Report, color: bool = False) -> str:

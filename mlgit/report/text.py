@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 
+from mlgit.escape import printable
 from mlgit.report.tables import Report
 from mlgit.status import FAIL, OK, SKIP, WARN
 
@@ -26,14 +27,16 @@ def render(report: Report, color: bool) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    headline = f"{_MARK.get(report.status, '')} {report.title}"
-    console.print(Text.assemble((headline, _STYLE.get(report.status, "")), f": {report.summary}"))
+    headline = f"{_MARK.get(report.status, '')} {printable(report.title)}"
+    summary = f": {printable(report.summary)}"
+    console.print(Text.assemble((headline, _STYLE.get(report.status, "")), summary))
     for table in report.tables:
-        rich_table = RichTable(title=table.title, title_justify="left", show_edge=False)
+        title = Text(printable(table.title)) if table.title else None
+        rich_table = RichTable(title=title, title_justify="left", show_edge=False)
         if table.status:
             rich_table.add_column("")
         for column in table.columns:
-            rich_table.add_column(column, overflow="fold")
+            rich_table.add_column(Text(printable(column)), overflow="fold")
         for index, row in enumerate(table.rows):
             cells = [Text(_cell(v)) for v in row]  # as written: "[ms]" is not markup
             if table.status:
@@ -44,7 +47,7 @@ def render(report: Report, color: bool) -> str:
         console.print()
         console.print(rich_table)
     for note in report.notes:
-        console.print(f"note: {note}", markup=False)
+        console.print(f"note: {printable(note)}", markup=False)
     return buffer.getvalue()
 
 
@@ -53,4 +56,4 @@ def _cell(value: object) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return printable(str(value))
