@@ -149,6 +149,15 @@ def _check_references(doc: Document) -> list[Problem]:
     def problem(where: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(doc.file, where, doc.line_of(where), message))
 
+    for where, path in _named_paths(data):
+        if not inside(root, path):
+            problem(
+                where,
+                f"{path} leads outside the repository (after resolving links); mlgit.yaml may "
+                "only name files in it: move the file in, or give the path on the command line",
+            )
+    if problems:
+        return problems  # nothing outside is looked at, not even whether it exists
     for name, ds in (data.get("datasets") or {}).items():
         if not _data_exists(root, ds["path"]):
             problem(
@@ -192,6 +201,25 @@ def _check_references(doc: Document) -> list[Problem]:
     if monitor.get("dataset") and monitor["dataset"] not in datasets:
         problem(("monitor", "dataset"), f"unknown dataset {monitor['dataset']!r}")
     return problems
+
+
+def _named_paths(data: dict) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every file path mlgit.yaml names, with its place."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for name, ds in (data.get("datasets") or {}).items():
+        keys = ("path", "schema", "reference")
+        found += [(("datasets", name, k), ds[k]) for k in keys if ds.get(k)]
+    for name, model in (data.get("models") or {}).items():
+        found += [(("models", name, k), model[k]) for k in ("path", "metrics") if model.get(k)]
+    return found
+
+
+def inside(root: Path, path: str) -> bool:
+    """Whether `path` (relative to `root`) stays inside `root` once `..` and every symbolic
+    link are resolved: repository content may not point mlgit at files elsewhere."""
+    base = root.resolve()
+    target = (base / path).resolve()
+    return target == base or base in target.parents
 
 
 def _requirement_cycle(requires: dict[str, list[str]]) -> list[str]:

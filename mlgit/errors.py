@@ -7,7 +7,6 @@ Anything else is a bug in mlgit: one line on screen, the traceback in a log file
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -25,15 +24,10 @@ class MlgitError(Exception):
     """A problem with the user's input, config, data or environment (exit 2)."""
 
 
-def log_path() -> Path:
-    from pathlib import Path
-
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "mlgit" / "mlgit.log"
-
-
 def _write_log(exc: BaseException) -> Path | None:
     import traceback
+
+    from mlgit.locations import log_path
 
     path = log_path()
     try:

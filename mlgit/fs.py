@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgit.errors import MlgitError
+from mlgit.locations import cache_root
 
 
 def read_limited(path: Path, limit: int, what: str) -> tuple[bytes, os.stat_result]:
@@ -65,7 +66,9 @@ def write_atomic(path: Path, content: str) -> None:
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary file beside `path` (same suffix) that replaces it when the block ends, with
     the mode `file_mode` gives; on any error it is removed and `path` is left as it was."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    _remove_orphans(path)
+    prefix = f".{path.name}.{os.getpid()}."  # the writer's pid: its leftovers can be told apart
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -75,6 +78,28 @@ def replacing(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _remove_orphans(path: Path) -> None:
+    """Temporary files a killed writer left beside `path` (its pid no longer runs)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            head, _, rest = entry.name.partition(f".{path.name}.")
+            pid = rest.split(".", 1)[0]
+            if head or not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def file_mode(path: Path) -> int:
@@ -108,6 +133,21 @@ def jsonable(value: Any) -> Any:
 
 
 def cache_dir(kind: str) -> Path:
-    """mlgit's cache for `kind` (e.g. "validate"): under $XDG_CACHE_HOME, else ~/.cache."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mlgit" / kind
+    """mlgit's cache for `kind` (e.g. "validate")."""
+    return cache_root() / kind
+
+
+def prune(directory: Path, keep_bytes: int) -> None:
+    """Delete the least recently used files of `directory` until it holds at most `keep_bytes`
+    (entries are whole files written atomically, so a reader never sees half of one)."""
+    try:
+        entries = [(e.stat().st_atime, e.stat().st_size, e) for e in os.scandir(directory)]
+    except OSError:
+        return
+    total = sum(size for _, size, _ in entries)
+    for _, size, entry in sorted(entries, key=lambda item: item[0]):
+        if total <= keep_bytes:
+            break
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            total -= size

@@ -126,3 +126,64 @@ def test_an_error_message_carries_no_control_characters(tmp_path: Path) -> None:
     name = "data\x1b[31m.parquet"
     proc = limited_mlgit(tmp_path, "schema", "infer", name)
     assert proc.returncode == 2 and "\x1b" not in proc.stderr and "\\x1b" in proc.stderr
+
+
+def _parquet(path: Path, values: list[int]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"x": values}), path)
+    return path
+
+
+@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink"])
+def test_mlgit_yaml_may_not_name_files_outside_the_repository(project, where: str) -> None:
+    secret = _parquet(project.root.parent / "secret" / "s.parquet", [1, 2, 3])
+    path = {"dotdot": "../secret/s.parquet", "absolute": str(secret)}.get(where, "data/s.parquet")
+    if where == "symlink":
+        (project.root / "data").mkdir()
+        (project.root / "data" / "s.parquet").symlink_to(secret)
+    project.configure(f"datasets:\n  s:\n    path: {path}\n")
+    for command in (("check-config",), ("validate", "s"), ("profile", "s", "-o", "p.json")):
+        result = project.mlgit(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "outside the repository" in result.stderr and "mlgit.yaml" in result.stderr
+
+
+def test_a_link_inside_a_dataset_directory_is_not_followed_out(project) -> None:
+    secret = _parquet(project.root.parent / "secret" / "s.parquet", [7, 7, 7])
+    _parquet(project.root / "data" / "parts" / "a.parquet", [1, 2])
+    (project.root / "data" / "parts" / "b.parquet").symlink_to(secret)
+    project.write("schema.yaml", "fields:\n  - {name: x, type: integer}\n")
+    project.configure("datasets:\n  parts:\n    path: data/parts\n    schema: schema.yaml\n")
+    result = project.mlgit("validate", "parts")
+    assert result.exit_code == 2 and "b.parquet is a link" in result.stderr, result.output
+    own = project.mlgit("validate", str(secret), "--schema", str(project.root / "schema.yaml"))
+    assert own.exit_code == 0, own.output  # a path the user types is theirs to choose
+
+
+def test_the_cache_honours_mlgit_cache_dir(project, tmp_path: Path, monkeypatch) -> None:
+    _parquet(project.root / "d.parquet", [1, 2])
+    project.write("schema.yaml", "fields:\n  - {name: x, type: integer}\n")
+    monkeypatch.setenv("MLGIT_CACHE_DIR", str(tmp_path / "mine"))
+    assert project.mlgit("validate", "d.parquet", "--schema", "schema.yaml").exit_code == 0
+    assert list((tmp_path / "mine" / "validate").glob("*.json"))
+
+
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path: Path) -> None:
+    from mlgit.fs import write_atomic
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    orphan = tmp_path / f".report.md.{dead}.abc123.md"
+    orphan.write_text("half")
+    unrelated = tmp_path / ".report.md.notapid.md"
+    unrelated.write_text("keep")
+    write_atomic(tmp_path / "report.md", "whole")
+    assert not orphan.exists() and unrelated.exists()
+    assert (tmp_path / "report.md").read_text() == "whole"

@@ -108,7 +108,7 @@ def _inferred(root: Path, rel: Path) -> str | None:
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     if not any(p.suffix.lower() in FORMATS for p in files):
         return None
-    source = open_source(root / rel, label=rel.as_posix())
+    source = open_source(root / rel, label=rel.as_posix(), confine=root)
     return dump_schema(infer_schema(source), source=rel.as_posix())
 
 

@@ -19,13 +19,14 @@ from mlgit import __version__
 from mlgit.data.checks import CheckResult, DatasetResult
 from mlgit.data.schema import schema_hash
 from mlgit.errors import MlgitError
-from mlgit.fs import cache_dir, jsonable, write_atomic
+from mlgit.fs import cache_dir, jsonable, prune, write_atomic
 
 if TYPE_CHECKING:
     from mlgit.data.io import Source
     from mlgit.data.schema import TableSchema
 
 CACHE_VERSION = 1
+MAX_BYTES = 256 << 20  # the least recently used results go first beyond this
 
 
 def stat_key(source: Source) -> str:
@@ -67,3 +68,4 @@ def write(entry: str, result: DatasetResult) -> None:
     data = jsonable(dataclasses.asdict(result))
     with contextlib.suppress(MlgitError):  # a read-only cache only costs speed
         write_atomic(cache_dir("validate") / f"{entry}.json", json.dumps(data))
+        prune(cache_dir("validate"), MAX_BYTES)

@@ -40,8 +40,12 @@ class Source:
     format: str  # "parquet" | "csv" | "jsonl"
 
 
-def open_source(path: Path, fmt: str | None = None, label: str | None = None) -> Source:
-    """A file or a directory (partitioned dataset) in the work tree."""
+def open_source(
+    path: Path, fmt: str | None = None, label: str | None = None, confine: Path | None = None
+) -> Source:
+    """A file or a directory (partitioned dataset) in the work tree. With `confine` (the
+    repository root, for paths that come from mlgit.yaml), a file that resolves outside it
+    through a symbolic link is refused, not followed."""
     if not path.exists():
         dvc_file = path.with_name(path.name + ".dvc")
         hint = "run `dvc pull` to fetch it" if dvc_file.exists() else "check the path"
@@ -54,7 +58,20 @@ def open_source(path: Path, fmt: str | None = None, label: str | None = None) ->
         ]
     else:
         files = [DataFile(path.name, path)]
+    if confine is not None:
+        _confined(files, confine, label or str(path))
     return _source(label or str(path), files, fmt)
+
+
+def _confined(files: list[DataFile], root: Path, label: str) -> None:
+    base = root.resolve()
+    for data_file in files:
+        real = data_file.local.resolve()
+        if real != base and base not in real.parents:
+            raise MlgitError(
+                f"{label}: {data_file.relpath} is a link to {real}, outside the repository; "
+                "mlgit.yaml may only name data in it: replace the link with the data"
+            )
 
 
 def source_at(repo: git.Repo, path: str, rev: str, fmt: str | None = None) -> Source:

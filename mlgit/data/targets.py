@@ -94,8 +94,9 @@ def open_target(target: Target, rev: str | None = None) -> Source:
     `io.remove_fetched`)."""
     from mlgit.data.io import open_source, source_at
 
-    if rev is None:
-        return open_source(target.local, target.format, target.path)
+    if rev is None:  # a dataset of mlgit.yaml stays in the repository; a typed path is the user's
+        confine = target.root if target.dataset is not None else None
+        return open_source(target.local, target.format, target.path, confine=confine)
     from mlgit.repo.git import open_repo, resolve_rev
 
     repo = open_repo(target.root)
