@@ -1,0 +1,188 @@
+"""The plan for one schema: every check it implies, fed by one conformed stream of batches.
+
+`validate` is the public entry point: it checks that the schema's columns exist, then streams
+the source through `Validator` (an `Accumulator`, see mlgit/data/io.py) and gathers the results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgit.data.checks.base import Check, RowCheck, Spec
+from mlgit.data.checks.columns import ColumnsCheck
+from mlgit.data.checks.conform import conform_batch, type_check
+from mlgit.data.checks.constraints import CONSTRAINTS
+from mlgit.data.checks.expectations import EXPECTATIONS
+from mlgit.data.checks.results import ERROR, CheckResult, DatasetResult
+from mlgit.data.checks.unique import UniqueCheck
+from mlgit.errors import MlgitError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mlgit.data.io import Source
+    from mlgit.data.schema import Expectation, Field, TableSchema
+
+
+class Validator:
+    """All checks of one schema as one accumulator: conform the batch once, feed every check."""
+
+    def __init__(self, schema: TableSchema, sample: int, root: Path | None) -> None:
+        self.schema = schema
+        self.sample = sample
+        self.rows = 0
+        self.fields = [f for f in schema.fields if f.type not in ("any",)]
+        self.checks: list[Check] = []
+        for f in self.fields:
+            self.checks.append(type_check(f, sample))
+        where = f"{schema.file}" if schema.file else "schema"
+        for index, f in enumerate(schema.fields):
+            self.checks.extend(_field_checks(f, sample, root, f"{where}: fields.{index}"))
+        if schema.primary_key:
+            self.checks.append(
+                UniqueCheck("primary_key", schema.primary_key, sample=sample, nulls="fail")
+            )
+        for index, expectation in enumerate(schema.expectations):
+            self.checks.append(
+                _expectation_check(expectation, sample, root, f"{where}: expectations.{index}")
+            )
+
+    def see(self, names: list[str]) -> None:
+        for check in self.checks:
+            if isinstance(check, ColumnsCheck):
+                check.see(names)
+
+    def update(self, batch: pa.RecordBatch, first_row: int) -> None:
+        self.rows += batch.num_rows
+        batch = conform_batch(batch, self.fields)
+        for check in self.checks:
+            check.update(batch, first_row)
+
+    def merge(self, other: Validator) -> None:
+        self.rows += other.rows
+        for mine, theirs in zip(self.checks, other.checks, strict=True):
+            mine.merge(theirs)
+
+    def failing(self) -> bool:
+        return any(c.severity == ERROR and c.failing() for c in self.checks)
+
+    def results(self, stopped: bool) -> tuple[CheckResult, ...]:
+        if not stopped:
+            return tuple(c.result() for c in self.checks)
+        return tuple(c.result() if isinstance(c, RowCheck) else c.skipped() for c in self.checks)
+
+
+def _field_checks(f: Field, sample: int, root: Path | None, where: str = "") -> list[Check]:
+    checks = []
+    for key, value in f.constraints.items():
+        if key in ("required", "unique") and not value:
+            continue
+        spec = Spec(
+            key,
+            f.name,
+            value,
+            f.severity or ERROR,
+            sample,
+            ftype=f.type,
+            root=root,
+            where=f"{where}.constraints.{key}",
+        )
+        checks.append(CONSTRAINTS[key](spec))
+    return checks
+
+
+def _expectation_check(e: Expectation, sample: int, root: Path | None, where: str) -> Check:
+    options = dict(e.options)
+    spec = Spec(
+        name=e.expect,
+        column=options.get("column"),
+        value=options.get("function"),
+        severity=e.severity,
+        sample=sample,
+        options=options,
+        root=root,
+        where=where,
+    )
+    return EXPECTATIONS[e.expect](spec)
+
+
+def needed_columns(schema: TableSchema, available: list[str]) -> list[str] | None:
+    """The columns the checks read (None: all of them, for custom functions)."""
+    if any(e.expect == "custom" for e in schema.expectations):
+        return None
+    wanted = {f.name for f in schema.fields} | set(schema.primary_key)
+    for e in schema.expectations:
+        if e.expect != "columns":
+            wanted |= {e.get("column")} | set(e.get("columns") or ())
+    return [c for c in available if c in wanted]
+
+
+def validate(
+    source: Source,
+    schema: TableSchema,
+    *,
+    sample: int = 20,
+    fail_fast: bool = False,
+    root: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DatasetResult:
+    """Every rule of `schema` over `source`, streamed; the public entry point of validation."""
+    from mlgit.data import io
+    from mlgit.data.schema import duplicate_column_error
+
+    arrow_schema = io.read_schema(source)
+    names = list(arrow_schema.names)
+    duplicate = duplicate_column_error(source.label, names)
+    if duplicate:  # a reader would keep one of them (which one depends on the format)
+        raise duplicate
+    where = schema.file or "the schema"
+    missing = [f.name for f in schema.fields if f.name not in names]
+    if missing:
+        index = next(i for i, f in enumerate(schema.fields) if f.name == missing[0])
+        raise MlgitError(
+            f"{where}: fields.{index}.name: column {missing[0]!r} is not in {source.label} "
+            f"(its columns: {', '.join(names)}); fix the schema or the data"
+        )
+    for index, e in enumerate(schema.expectations):
+        for column in [e.get("column"), *(e.get("columns") or ())] if e.expect != "columns" else []:
+            if column is not None and column not in names:
+                raise MlgitError(
+                    f"{where}: expectations.{index}: column {column!r} is not in {source.label} "
+                    f"(its columns: {', '.join(names)}); fix the schema or the data"
+                )
+    columns = needed_columns(schema, names)
+    column_types = None
+    if source.format == "csv":
+        import pyarrow as pa
+
+        column_types = {f.name: pa.string() for f in schema.fields if f.type != "any"}
+    dictionary_columns = []
+    if columns is not None:  # custom functions see every column as read: keep them plain
+        text_fields = [f.name for f in schema.fields if f.type == "string"]
+        dictionary_columns = io.dictionary_encoded(source, text_fields)
+    new = lambda: Validator(schema, sample, root)  # noqa: E731
+    validator, stopped = io.scan_until(
+        source,
+        new,
+        columns=columns,
+        column_types=column_types,
+        null_values=schema.null_values,
+        stop=(lambda v: v.failing()) if fail_fast else None,
+        progress=progress,
+        workers=min(os.cpu_count() or 1, 4),
+        dictionary_columns=dictionary_columns or None,
+    )
+    validator.see(names)
+    results = validator.results(stopped)
+    return DatasetResult(
+        dataset=source.label,
+        ok=not any(r.severity == ERROR and not r.ok for r in results),
+        results=results,
+        row_count=validator.rows,
+        source=source.label,
+        schema=str(schema.file) if schema.file else None,
+        stopped_early=stopped,
+    )
