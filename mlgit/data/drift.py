@@ -1,5 +1,5 @@
 """Drift between a reference profile and current data: per-column metrics, verdicts, a dataset
-verdict. The metrics and verdicts are pure functions of two profiles (mlgit/data/profile.py);
+verdict. The metrics and verdicts are pure functions of two profiles (mlgit/data/profile/);
 only `compare_source` at the end reads data, to profile the current side (`mlgit drift` itself
 is `commands/drift.py`).
 

@@ -19,8 +19,8 @@ from mlgit.data.schema import (
     Expectation,
     Field,
     TableSchema,
-    _kind,
     duplicate_column_error,
+    field_type,
 )
 from mlgit.errors import MlgitError
 
@@ -97,7 +97,10 @@ def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType]]:
                 continue
             if t.is_null(mine):
                 types[f.name] = f.type
-            elif _kind(f.type) in ("integer", "number") and _kind(mine) in ("integer", "number"):
+            elif field_type(f.type) in ("integer", "number") and field_type(mine) in (
+                "integer",
+                "number",
+            ):
                 types[f.name] = pa.float64()
             elif source.format == "csv":
                 types[f.name] = pa.string()
@@ -164,7 +167,7 @@ class _Observer:
             if t.is_floating(column.type) and column.null_count < len(column):
                 # NaN is a missing value, as in validate (and pandera, Great Expectations)
                 stats.nulls += pc.sum(pc.is_nan(column)).as_py() or 0
-            kind = _kind(column.type)
+            kind = field_type(column.type)
             if column.null_count == len(column):
                 continue
             if kind in ("integer", "number", "date", "datetime"):
@@ -217,7 +220,7 @@ def _greater(a: Any, b: Any) -> Any:
 def _inferred_field(
     name: str, arrow_type: pa.DataType | None, stats: _ColumnStats, rows: int, enum_limit: int
 ) -> Field:
-    kind = _kind(arrow_type) if arrow_type is not None else "any"
+    kind = field_type(arrow_type) if arrow_type is not None else "any"
     values: dict[str, Any] = {}
     if rows and stats.nulls == 0:
         values["required"] = True

@@ -370,12 +370,12 @@ def duplicate_column_error(label: str, names: list[str]) -> MlgitError | None:
     return None
 
 
-def _kind(arrow_type: pa.DataType) -> str:
+def field_type(arrow_type: pa.DataType) -> str:
     """The Table Schema type of an Arrow type."""
     import pyarrow.types as t
 
     if t.is_dictionary(arrow_type):
-        return _kind(arrow_type.value_type)
+        return field_type(arrow_type.value_type)
     checks = (
         (t.is_boolean, "boolean"),
         (t.is_integer, "integer"),

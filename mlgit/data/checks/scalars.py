@@ -129,9 +129,9 @@ def integer_compare(kernel: str, values: pa.Array, bound: Any) -> pa.Array | Non
 
 def holds(arrow_type: pa.DataType) -> str:
     """What a column of `arrow_type` holds, in the schema's words, for error messages."""
-    from mlgit.data.schema import _kind
+    from mlgit.data.schema import field_type
 
-    kind = _kind(arrow_type)
+    kind = field_type(arrow_type)
     return {"any": f"{arrow_type} values", "boolean": "booleans", "datetime": "datetimes"}.get(
         kind, f"{kind}s"
     )

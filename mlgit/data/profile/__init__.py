@@ -8,7 +8,6 @@ parallel algorithm), quantiles, a histogram, and for categorical columns the top
 - `states`: one state per column kind, updated per Arrow array and merged;
 - `accumulator`: a state per column fed batch by batch; `build` and `merge_profiles`;
 - `files`: the profile file format (`load` with its schema check, `dumps`);
-- `target`: what NAME|PATH on the command line means.
 
 This package re-exports the names other modules and tests use, so they import
 `mlgit.data.profile` alone.
@@ -49,7 +48,6 @@ from mlgit.data.profile.states import (
     CountState,
     NumericState,
 )
-from mlgit.data.profile.target import Target, project_config, resolve
 
 __all__ = [
     "CATEGORICAL",
@@ -73,7 +71,6 @@ __all__ = [
     "LogSketch",
     "NumericState",
     "ProfileAccumulator",
-    "Target",
     "_pool",  # tests check whether big batches go to the pool
     "_value_hashes",  # tests check the hashes of sliced and large strings
     "build",
@@ -81,7 +78,5 @@ __all__ = [
     "dumps",
     "load",
     "merge_profiles",
-    "project_config",
-    "resolve",
     "sorted_unique",
 ]

@@ -17,7 +17,7 @@ def load(file: Path) -> dict[str, Any]:
     """A profile file, checked against the bundled schema; MlgitError if it is not one."""
     from jsonschema import Draft202012Validator
 
-    from mlgit.config import bundled_schema
+    from mlgit.documents import bundled_schema
 
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
