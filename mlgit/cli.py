@@ -677,9 +677,9 @@ def ci_check_tag(tag: str, allow_unverified: bool) -> None:
     prints model=, version=, stage=, commit= lines for the pipeline."""
     from mlgit.ci.tagcheck import check_tag
     from mlgit.errors import MlgitError
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import find_root
 
-    root = gitx.find_root()
+    root = find_root()
     if root is None:
         raise MlgitError("not inside a git repository; run check-tag in the checkout")
     verdict = check_tag(root, tag, allow_unverified)

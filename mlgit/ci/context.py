@@ -169,10 +169,10 @@ def _providers(value: Any, where: str) -> tuple[str, ...]:
 
 def check_provider(name: str, where: str) -> None:
     if name not in PROVIDERS:
-        from mlgit.config import _did_you_mean
+        from mlgit.documents import did_you_mean
 
         raise MlgitError(
-            f"{where}: unknown provider {name!r}{_did_you_mean(name, list(PROVIDERS))} "
+            f"{where}: unknown provider {name!r}{did_you_mean(name, list(PROVIDERS))} "
             f"(providers: {', '.join(PROVIDERS)})"
         )
 

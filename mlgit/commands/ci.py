@@ -47,12 +47,12 @@ def generate(
 ) -> GenerateResult:
     """Render every file of `providers` (default: ci.providers in mlgit.yaml). Nothing is
     written unless every file can be: bad input or a hand-written file stops the run first."""
-    from mlgit import config
     from mlgit.ci import context, render
+    from mlgit.config import load
 
     if check and dry_run:
         raise MlgitError("--check and --dry-run do not go together; pick one")
-    cfg = config.load(config_file)
+    cfg = load(config_file)
     ctx = context.build(cfg)
     for name in providers:
         context.check_provider(name, "--provider")
@@ -129,7 +129,7 @@ def _require_writable(root: Path, file: Rendered, force: bool, config_name: str)
 
 
 def _write(root: Path, file: Rendered) -> FileOutcome:
-    from mlgit.report import write_atomic
+    from mlgit.fs import write_atomic
 
     rel = file.path
     path = root / rel
@@ -143,15 +143,16 @@ def changed_data(base: str) -> list[str]:
     """Paths of the datasets whose DVC hash or schema differs from `base`: what a CI job must
     `dvc pull` before `mlgit validate --changed BASE` (a change touching no data pulls none).
     Datasets without a schema are left out: validate cannot check them."""
-    from mlgit import config
-    from mlgit.data import validate as pipeline
+    from mlgit.commands.validate import Job, changed_only
+    from mlgit.config import load
+    from mlgit.data.targets import dataset_target
 
-    cfg = config.load()
-    targets = [
-        pipeline.Target(name, Path(ds.path).as_posix(), cfg.root / ds.schema, ds.format)
+    cfg = load()
+    jobs = [
+        Job(dataset_target(cfg, name), cfg.root / ds.schema)
         for name, ds in cfg.datasets.items()
         if ds.schema
     ]
-    if not targets:
+    if not jobs:
         return []
-    return [t.path for t in pipeline.changed_only(targets, base).targets]
+    return [job.path for job in changed_only(jobs, base).jobs]

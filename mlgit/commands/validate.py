@@ -257,7 +257,7 @@ def _validate_one(
     progress: ProgressFactory | None,
 ) -> DatasetResult:
     from mlgit.data import cache
-    from mlgit.data.checks import validate as check
+    from mlgit.data.checks import validate
     from mlgit.data.io import row_count
 
     root = project_root(None)
@@ -267,7 +267,7 @@ def _validate_one(
         if hit is not None:
             return dataclasses.replace(hit, dataset=job.name, source=source.label, cached=True)
     tick = progress(job.name, row_count(source)) if progress else None
-    result = check(source, schema, sample=sample, fail_fast=fail_fast, root=root, progress=tick)
+    result = validate(source, schema, sample=sample, fail_fast=fail_fast, root=root, progress=tick)
     result = dataclasses.replace(result, dataset=job.name, schema=_shown(job.schema_file, root))
     if use_cache and not result.stopped_early:
         cache.write(key, result)
