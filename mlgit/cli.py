@@ -103,16 +103,16 @@ def cli(debug: bool) -> None:
 @click.option(
     "--ci",
     "providers",
-    default="github",
-    show_default=True,
     metavar="PROVIDERS",
-    help="CI providers for the generated pipelines: github, gitlab or github,gitlab.",
+    help="Also generate the CI/CT/CD pipelines: github, gitlab or github,gitlab "
+    "(recorded as ci.providers; default github, no pipelines written).",
 )
-def init(force: bool, providers: str) -> None:
+def init(force: bool, providers: str | None) -> None:
     """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
     from mlgit.commands.init import describe, init, parse_providers
 
-    click.echo(describe(init(_Path.cwd(), force, parse_providers(providers)), force))
+    chosen = parse_providers(providers) if providers is not None else ()
+    click.echo(describe(init(_Path.cwd(), force, chosen), force))
 
 
 @cli.command("check-config")

@@ -17,7 +17,18 @@ from pathlib import Path
 
 from mlgit.errors import MlgitError
 
-EXAMPLE_FILES = ("make_data.py", "train.py", "dvc.yaml", "mlgit.yaml", "README.md")
+EXAMPLE_FILES = (
+    "make_data.py",
+    "train.py",
+    "dvc.yaml",
+    "mlgit.yaml",
+    "README.md",
+    ".github/workflows/mlgit-ci.yml",  # the pipelines `mlgit ci generate` wrote from mlgit.yaml
+    ".github/workflows/mlgit-ct.yml",
+    ".github/workflows/mlgit-cd.yml",
+    ".github/workflows/mlgit-monitor.yml",
+    ".gitlab-ci.yml",
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,10 @@ def steps(remote: Path) -> list[Step]:
             (*mlgit, "track", "data/train.parquet", "--name", "train"),
         ),
         Step("", (*mlgit, "check-config")),
+        Step(
+            "the CI/CT/CD pipelines committed with the example match mlgit.yaml",
+            (*mlgit, "ci", "generate", "--check"),
+        ),
         Step("check the data against its schema", (*mlgit, "validate")),
         Step("the reference profile for drift detection", (*mlgit, "profile", "train")),
         Step(
@@ -113,6 +128,7 @@ def run(directory: Path | None, echo: Callable[[str], None]) -> bool:
         echo("$ " + " ".join(_shown(step.command)))
         if step.command == ("copy-example",):
             for name in EXAMPLE_FILES:
+                (project / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(example_dir() / name, project / name)
             continue
         command = list(step.command)
@@ -131,7 +147,7 @@ def run(directory: Path | None, echo: Callable[[str], None]) -> bool:
 
 def _shown(command: tuple[str, ...]) -> tuple[str, ...]:
     if command == ("copy-example",):
-        return ("cp", *(f"examples/churn/{n}" for n in EXAMPLE_FILES), ".")
+        return ("cp", "-r", "examples/churn/.", ".")
     if command[0] == sys.executable:
         return ("python", *command[1:])
     return command

@@ -111,7 +111,9 @@ def describe(result: InitResult, force: bool) -> str:
     return "\n".join(lines)
 
 
-def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult:
+def init(directory: Path, force: bool, providers: tuple[str, ...] = ()) -> InitResult:
+    """git, DVC, mlgit.yaml and the pre-commit config; with `providers`, also their pipelines
+    (`mlgit ci generate`). What exists is kept unless `force`."""
     from mlgit.repo import dvc, git
 
     directory = directory.resolve()
@@ -135,7 +137,7 @@ def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult
     else:
         dvc.init(root)
         created.append("DVC")
-    files = {CONFIG_FILE: config_text(providers), PRE_COMMIT_FILE: PRE_COMMIT_TEXT}
+    files = {CONFIG_FILE: config_text(providers or ("github",)), PRE_COMMIT_FILE: PRE_COMMIT_TEXT}
     written = []
     for name, text in files.items():
         path = root / name
@@ -145,6 +147,25 @@ def init(directory: Path, force: bool, providers: tuple[str, ...]) -> InitResult
         write_atomic(path, text)
         written.append(path)
         created.append(name)
+    if providers:
+        written += _pipelines(root, providers, force, created, kept)
     if written:
         git.stage(git.open_repo(root), written)
     return InitResult(root=root, created=tuple(created), kept=tuple(kept))
+
+
+def _pipelines(
+    root: Path, providers: tuple[str, ...], force: bool, created: list[str], kept: list[str]
+) -> list[Path]:
+    """The pipelines of mlgit.yaml; a file someone wrote by hand is kept (and said so)."""
+    from mlgit.commands.ci import generate
+
+    try:
+        result = generate(providers, force=force, config_file=root / CONFIG_FILE)
+    except MlgitError as exc:
+        kept.append(f"pipelines: {exc}")
+        return []
+    written = [f for f in result.files if f.state == "written"]
+    created += [f.path for f in written]
+    kept += [f.path for f in result.files if f.state == "unchanged"]
+    return [root / f.path for f in written]
