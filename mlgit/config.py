@@ -122,7 +122,7 @@ def find_config(start: Path | None = None) -> Path:
     return file
 
 
-def check(file: Path) -> tuple[Document, list[Problem]]:
+def check(file: Path, deep: bool = True) -> tuple[Document, list[Problem]]:
     """Every problem in the config file: schema errors, then references to missing files.
     A dataset schema file (`fields:`, no `version:`) is checked as one, so `mlgit check-config
     schemas/train.schema.yaml` works as the schema's header says."""
@@ -136,12 +136,13 @@ def check(file: Path) -> tuple[Document, list[Problem]]:
         return doc, [Problem(file, (), 1, f"expected a mapping with `version: 1`, got {got}")]
     problems = validate_document(doc, "config.schema.json")
     if not problems:
-        problems = _check_references(doc)
+        problems = _check_references(doc, deep)
     return doc, problems
 
 
-def _check_references(doc: Document) -> list[Problem]:
-    """What the schema cannot know: files on disk and names pointing at each other."""
+def _check_references(doc: Document, deep: bool) -> list[Problem]:
+    """What the schema cannot know: files on disk and names pointing at each other; `deep`
+    (check-config) also checks every dataset schema, which commands load when they need it."""
     root = doc.file.parent
     data = doc.data
     problems = []
@@ -170,7 +171,7 @@ def _check_references(doc: Document) -> list[Problem]:
                 ("datasets", name, "schema"),
                 f"{ds['schema']} does not exist; create it with `mlgit schema infer {ds['path']}`",
             )
-        elif ds.get("schema"):
+        elif ds.get("schema") and deep:
             from mlgit.data.schema import schema_problems
 
             problems.extend(schema_problems(root / ds["schema"]))
@@ -252,7 +253,7 @@ def _data_exists(root: Path, path: str) -> bool:
 def load(file: Path | None = None) -> Config:
     """The validated config; MlgitError with the first problem if there is any."""
     file = file or find_config()
-    doc, problems = check(file)
+    doc, problems = check(file, deep=False)
     if problems:
         more = (
             f" (and {len(problems) - 1} more; run `mlgit check-config`)"

@@ -187,3 +187,33 @@ def test_the_next_write_removes_what_a_killed_writer_left(tmp_path: Path) -> Non
     write_atomic(tmp_path / "report.md", "whole")
     assert not orphan.exists() and unrelated.exists()
     assert (tmp_path / "report.md").read_text() == "whole"
+
+
+def test_a_dataset_without_schema_is_a_warning_of_validate_all(project) -> None:
+    _parquet(project.root / "d.parquet", [1, 2])
+    _parquet(project.root / "images.parquet", [3])
+    project.write("schema.yaml", "fields:\n  - {name: x, type: integer}\n")
+    project.configure(
+        "datasets:\n  d:\n    path: d.parquet\n    schema: schema.yaml\n"
+        "  images:\n    path: images.parquet\n"
+    )
+    assert project.mlgit("check-config").exit_code == 0
+    result = project.mlgit("validate", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [d["dataset"] for d in data["datasets"]] == ["d"]
+    assert any("images has no schema" in w for w in data["warnings"])
+    named = project.mlgit("validate", "images")
+    assert named.exit_code == 2 and "no `schema:`" in named.stderr  # asked for by name
+
+
+def test_commands_that_need_no_schema_do_not_parse_them(project) -> None:
+    _parquet(project.root / "d.parquet", [1, 2])
+    project.write("schema.yaml", "fields: [oops\n")  # not even YAML
+    project.configure(
+        "datasets:\n  d:\n    path: d.parquet\n    schema: schema.yaml\n"
+        "    reference: ref.json\n"
+    )
+    assert project.mlgit("profile", "d").exit_code == 0
+    assert project.mlgit("check-config").exit_code == 2  # check-config reads every schema
+    assert project.mlgit("validate", "d").exit_code == 2

@@ -90,8 +90,27 @@ def validate(
         unchanged=selection.unchanged,
         compact=compact,
         problems_only=problems_only,
-        warnings=workspace_notes(selection.jobs) if rev is None else (),
+        warnings=[
+            *_without_schema(names, schema_file),
+            *(workspace_notes(selection.jobs) if rev is None else ()),
+        ],
     )
+
+
+def _without_schema(names: tuple[str, ...], schema_file: Path | None) -> list[str]:
+    """Datasets `mlgit validate` (all of them) leaves out, as a schema-less dataset is (images,
+    models' inputs): a note each, with the command that makes one."""
+    from mlgit.config import load_or_none
+
+    cfg = load_or_none()
+    if names or schema_file is not None or cfg is None:
+        return []
+    return [
+        f"dataset {d.name} has no schema: not validated; create one with `mlgit schema infer "
+        f"{d.path} -o schemas/{d.name}.schema.yaml` and set datasets.{d.name}.schema"
+        for d in cfg.datasets.values()
+        if not d.schema
+    ]
 
 
 # ---------------------------------------------------------------- choosing what to validate
@@ -108,7 +127,9 @@ def select(names: tuple[str, ...], schema_file: Path | None) -> list[Job]:
             )
         if not cfg.datasets:
             raise MlgitError(f"{cfg.file}: no datasets; add one with `mlgit track PATH`")
-        return [_job(cfg, dataset_target(cfg, name), schema_file) for name in cfg.datasets]
+        with_schema = [n for n, d in cfg.datasets.items() if d.schema or schema_file is not None]
+        names = tuple(with_schema) or tuple(cfg.datasets)  # none has one: say so for the first
+        return [_job(cfg, dataset_target(cfg, name), schema_file) for name in names]
     unique = list(dict.fromkeys(names))  # `validate train train` checks it once
     return [_named_job(cfg, name, schema_file) for name in unique]
 
