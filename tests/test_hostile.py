@@ -217,3 +217,25 @@ def test_commands_that_need_no_schema_do_not_parse_them(project) -> None:
     assert project.mlgit("profile", "d").exit_code == 0
     assert project.mlgit("check-config").exit_code == 2  # check-config reads every schema
     assert project.mlgit("validate", "d").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "directory", "outside"])
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_custom_check_behind_a_hostile_link(tmp_path: Path, kind: str, cache: bool) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    _parquet(tmp_path / "d.parquet", [1, 2])
+    target = {"device": Path("/dev/zero"), "outside": Path("/etc/hostname")}.get(kind)
+    if kind == "fifo":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)
+    elif kind == "directory":
+        target = tmp_path / "somedir"
+        target.mkdir()
+    (tmp_path / "rules.py").symlink_to(target)
+    (tmp_path / "schema.yaml").write_text(
+        "fields:\n  - {name: x, type: integer}\n"
+        "expectations:\n  - {expect: custom, function: 'rules.py:check'}\n"
+    )
+    args = ["validate", "d.parquet", "--schema", "schema.yaml", *([] if cache else ["--no-cache"])]
+    proc = limited_mlgit(tmp_path, *args, timeout=60)
+    one_line_error(proc, "rules.py")

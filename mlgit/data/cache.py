@@ -44,10 +44,17 @@ def stat_key(source: Source) -> str:
 
 def key(schema: TableSchema, data_key: str, sample: int, root: Path) -> str:
     parts = [str(CACHE_VERSION), __version__, data_key, schema_hash(schema), str(sample)]
+    from mlgit.data.checks.custom import function_file, source_of
+
     for expectation in schema.expectations:  # a custom check's code is part of the rules
         if expectation.expect == "custom":
-            file = root / str(expectation.get("function")).rsplit(":", 1)[0]
-            parts.append(hashlib.sha256(file.read_bytes()).hexdigest() if file.exists() else "-")
+            reference = str(expectation.get("function"))
+            where = f"expectations: custom {reference}"
+            try:  # resolved and bounded before reading; the validator then says what is wrong
+                source = source_of(function_file(root, reference, where), reference, where)
+            except MlgitError:
+                source = b"-"
+            parts.append(hashlib.sha256(source).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,18 +60,43 @@ def custom(spec: Spec) -> Check:
     )
 
 
+MAX_SOURCE_BYTES = 1 << 20  # a custom check is a few functions, not a data file
+
+
+def function_file(root: Path, reference: str, where: str) -> Path:
+    """The file of `FILE.py:NAME`, resolved and refused before a byte is read: it must stay in
+    the repository after resolving links (a committed link may point at /dev/zero or a FIFO)
+    and be a regular file."""
+    relpath = reference.rsplit(":", 1)[0]
+    base = root.resolve()
+    file = (base / relpath).resolve()
+    if file != base and base not in file.parents:
+        raise MlgitError(
+            f"{where}: function: {relpath} is outside the repository {root}; "
+            "custom checks are loaded from the repository only"
+        )
+    if not file.exists():
+        raise MlgitError(f"{where}: function: {relpath} does not exist in {root}")
+    if not file.is_file():
+        raise MlgitError(f"{where}: function: {relpath} is not a regular file; name a .py file")
+    return file
+
+
+def source_of(file: Path, relpath: str, where: str) -> bytes:
+    """The bytes of a custom check's file, at most MAX_SOURCE_BYTES, regular files only."""
+    from mlgit.fs import read_limited
+
+    try:
+        return read_limited(file, MAX_SOURCE_BYTES, "a custom check's Python file")[0]
+    except MlgitError as exc:
+        raise MlgitError(f"{where}: function: {relpath}: {exc}") from None
+
+
 def _load_function(spec: Spec) -> Callable[[pa.RecordBatch], Any]:
     """FILE.py:NAME from the repository (never from the data), as pre-commit's local hooks."""
     relpath, name = spec.value.rsplit(":", 1)
     root = spec.root or Path.cwd()
-    file = (root / relpath).resolve()
-    if not file.is_relative_to(root.resolve()):
-        raise MlgitError(
-            f"{spec.where}: function: {relpath} is outside the repository {root}; "
-            "custom checks are loaded from the repository only"
-        )
-    if not file.is_file():
-        raise MlgitError(f"{spec.where}: function: {relpath} does not exist in {root}")
+    file = function_file(root, spec.value, spec.where)
     return _import_function(file, file.stat().st_mtime_ns, name, relpath, spec.where)
 
 
@@ -81,13 +105,13 @@ def _import_function(
     file: Path, mtime_ns: int, name: str, relpath: str, where: str
 ) -> Callable[[pa.RecordBatch], Any]:
     """The module is run once per run, not once per row group (each builds its own checks)."""
-    module_name = f"mlgit_custom_{abs(hash(str(file)))}"
-    loader = importlib.util.spec_from_file_location(module_name, file)
-    if loader is None or loader.loader is None:  # pragma: no cover - a .py file always loads
-        raise MlgitError(f"{where}: function: cannot import {relpath}")
-    module = importlib.util.module_from_spec(loader)
+    import types
+
+    source = source_of(file, relpath, where)
+    module = types.ModuleType(f"mlgit_custom_{abs(hash(str(file)))}")
+    module.__file__ = str(file)
     try:
-        loader.loader.exec_module(module)
+        exec(compile(source, str(file), "exec"), module.__dict__)
     except Exception as exc:
         raise MlgitError(
             f"{where}: function: importing {relpath} failed: {type(exc).__name__}: {exc}"
