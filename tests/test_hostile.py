@@ -239,3 +239,18 @@ def test_a_custom_check_behind_a_hostile_link(tmp_path: Path, kind: str, cache: 
     args = ["validate", "d.parquet", "--schema", "schema.yaml", *([] if cache else ["--no-cache"])]
     proc = limited_mlgit(tmp_path, *args, timeout=60)
     one_line_error(proc, "rules.py")
+
+
+def test_csv_lines_longer_than_the_read_block(tmp_path: Path) -> None:
+    from mlgit.data.infer import infer_schema
+    from mlgit.data.io import iter_batches, open_source
+
+    long_row = tmp_path / "long.csv"
+    long_row.write_text("a,b\n" + "1,x\n" * 10 + "2," + "y" * (5 << 20) + "\n" + "3,z\n")
+    batches = list(iter_batches(open_source(long_row)))
+    assert sum(b.num_rows for b in batches) == 12
+    assert [v for b in batches for v in b.column("a").to_pylist()] == [1] * 10 + [2, 3]
+    wide_header = tmp_path / "header.csv"
+    wide_header.write_text("a," + "b" * (3 << 20) + "\n1,2\n")
+    schema = infer_schema(open_source(wide_header))
+    assert [f.name for f in schema.fields] == ["a", "b" * (3 << 20)]

@@ -491,6 +491,20 @@ def _parquet(path, columns, batch_rows, column_types, null_values, read_dictiona
 
 
 def _csv(path, columns, batch_rows, column_types, null_values):
+    """CSV batches; a line longer than the read block (a long text field, a wide header) makes
+    the block grow and the read start over, skipping the rows already given."""
+    given, block = 0, CSV_BLOCK_BYTES
+    while True:
+        try:
+            for batch in _csv_pass(path, columns, column_types, null_values, block, given):
+                given += batch.num_rows
+                yield from _split(batch, batch_rows)
+            return
+        except _LineTooLong:
+            block *= 4
+
+
+def _csv_pass(path, columns, column_types, null_values, block, skip):
     import pyarrow.csv as csv
 
     convert = csv.ConvertOptions(
@@ -499,7 +513,7 @@ def _csv(path, columns, batch_rows, column_types, null_values):
         null_values=null_values if null_values is not None else [""],
         strings_can_be_null=True,
     )
-    read = csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    read = csv.ReadOptions(block_size=block)
     ragged = []
 
     def invalid_row(row: csv.InvalidRow) -> str:
@@ -512,7 +526,11 @@ def _csv(path, columns, batch_rows, column_types, null_values):
             path, read_options=read, parse_options=parse, convert_options=convert
         ) as reader:
             for batch in reader:
-                yield from _split(batch, batch_rows)
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    continue
+                yield batch.slice(skip) if skip else batch
+                skip = 0
     except Exception as exc:
         if ragged:
             row = ragged[0]
@@ -522,6 +540,8 @@ def _csv(path, columns, batch_rows, column_types, null_values):
                 f"row has {row.actual_columns} fields, the header has {row.expected_columns}; "
                 "fix or remove the row",
             ) from None
+        if _straddles(exc, path, block):
+            raise _LineTooLong() from None
         if "UTF8" in str(exc) or "UTF-8" in str(exc):
             raise _BadLine(
                 _first_bad_utf8_line(path), "not valid UTF-8 text; save the file as UTF-8"
@@ -530,6 +550,18 @@ def _csv(path, columns, batch_rows, column_types, null_values):
         if changed is not None and changed.column not in (column_types or {}):
             raise changed from None
         raise
+
+
+class _LineTooLong(Exception):
+    """A line did not fit in the read block: read again with a larger one."""
+
+
+def _straddles(exc: Exception, path: Path, block: int) -> bool:
+    """pyarrow's words for a line longer than the block ("straddling object", or "Empty CSV
+    file" when it is the header), while a larger block can still help."""
+    text = str(exc)
+    too_long = "straddling" in text or ("Empty CSV" in text and path.stat().st_size > 0)
+    return too_long and block < path.stat().st_size + 1
 
 
 def _line_of(path: Path, text: str) -> int | str:
