@@ -53,16 +53,18 @@ def read(
     """The metrics file `path` (relative to the repository root) in the work tree, or as
     committed at `rev` (read from git, never from the work tree)."""
     if rev is None:
-        base = root if root is not None else Path(repo.working_dir)  # type: ignore[union-attr]
+        from mlgit.repo.git import work_tree
+
+        base = root if root is not None else work_tree(repo)  # type: ignore[arg-type]
         file = base / path
         if not file.exists():
             raise MlgitError(
                 f"{path}: metrics file not found; run your pipeline (`dvc repro`) to write it"
             )
         return parse(file.read_bytes(), path)
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import read_file_at
 
-    data = gitx.read_file_at(repo, rev, path)
+    data = read_file_at(repo, rev, path)
     if data is None:
         raise MlgitError(
             f"{path}@{rev}: metrics file not in git at that revision; commit it "
@@ -73,9 +75,9 @@ def read(
 
 def read_or_none(repo: git.Repo, path: str, rev: str) -> dict | None:
     """Like `read` at `rev`, but None when the file did not exist there."""
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import read_file_at
 
-    data = gitx.read_file_at(repo, rev, path)
+    data = read_file_at(repo, rev, path)
     return None if data is None else parse(data, f"{path}@{rev}")
 
 

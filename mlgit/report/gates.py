@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlgit.models.gates import gate_json
 from mlgit.report import FAIL, OK, WARN, Report, Table
 
 if TYPE_CHECKING:
@@ -31,20 +32,6 @@ def status(report: GateReport) -> str:
     return WARN if any(not r.ok for r in report.results) else OK
 
 
-def result_json(result: GateResult) -> dict:
-    return {
-        "metric": result.metric,
-        "kind": result.kind,
-        "value": result.value,
-        "baseline": result.baseline,
-        "baseline_label": result.baseline_label,
-        "threshold": result.threshold,
-        "ok": result.ok,
-        "severity": result.severity,
-        "reason": result.reason,
-    }
-
-
 def as_json(model: str, report: GateReport, metrics_label: str) -> dict:
     return {
         "schema_version": 1,
@@ -52,7 +39,7 @@ def as_json(model: str, report: GateReport, metrics_label: str) -> dict:
         "metrics": metrics_label,
         "ok": report.ok,
         "baseline": report.baseline_label,
-        "gates": [result_json(r) for r in report.results],
+        "gates": [gate_json(r) for r in report.results],
         "notes": list(report.notes),
     }
 
