@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlgit.models.gates import gate_json
 from mlgit.report import FAIL, OK, WARN, Report, Table
 
 if TYPE_CHECKING:
@@ -33,6 +32,8 @@ def status(report: GateReport) -> str:
 
 
 def as_json(model: str, report: GateReport, metrics_label: str) -> dict:
+    from mlgit.models.gates import gate_json  # `mlgit registry` lays out no gates: start fast
+
     return {
         "schema_version": 1,
         "model": model,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlgit.models.gates import gate_json
 from mlgit.report import FAIL, OK, WARN, Report, Table, gates
 
 if TYPE_CHECKING:
@@ -144,6 +143,8 @@ def state_report(
 
 # ---------------------------------------------------------------- one change
 def change_report(change: RegistryChange) -> Report:
+    from mlgit.models.gates import gate_json  # `mlgit registry` lays out no gates: start fast
+
     what = change.action
     target = f"{change.artifact} {change.version or ''}".strip()
     if change.refused:

@@ -6,19 +6,12 @@
     provenance.py  what a tag records (commit, metrics, md5s) and what a version needs first
     operations.py  register, promote, rollback, unassign, deprecate -> a RegistryChange
 
-Code that only reads the registry (gates, reports) imports `state` and `tags` directly;
-only `operations` imports the gates.
+The package re-exports its read and write sides, not `operations`: the gates read stage
+holders through `state`, and `operations` runs the gates, so re-exporting it here would make
+importing `state` (which runs this file) import the gates back. The operations are called as
+`mlgit.models.registry.operations.promote(...)` (see mlgit/commands/registry.py).
 """
 
-from mlgit.models.registry.operations import (
-    RegistryChange,
-    deprecate,
-    promote,
-    register,
-    require_reason,
-    rollback,
-    unassign,
-)
 from mlgit.models.registry.provenance import check_ready, provenance
 from mlgit.models.registry.state import (
     ArtifactState,
@@ -63,7 +56,6 @@ __all__ = [
     "ArtifactState",
     "Event",
     "NewTag",
-    "RegistryChange",
     "RegistryState",
     "TagName",
     "TagProblem",
@@ -71,20 +63,14 @@ __all__ = [
     "bump",
     "check_ready",
     "declared",
-    "deprecate",
     "fold",
     "format_tag",
     "looks_like_registry_tag",
     "parse_tag_name",
-    "promote",
     "provenance",
     "push_tags",
     "read_state",
-    "register",
-    "require_reason",
-    "rollback",
     "semver_key",
-    "unassign",
     "validate_artifact",
     "validate_stage",
     "validate_version",
