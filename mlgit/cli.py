@@ -333,14 +333,6 @@ def monitor(
 # ---------------------------------------------------------------- models: evaluate, gate, registry
 
 
-def _load_repo_config() -> tuple[Any, Any]:
-    from mlgit import config
-    from mlgit.repo import git as gitx
-
-    cfg = config.load()
-    return gitx.open_repo(cfg.root), cfg
-
-
 def _push_option(func: Callable) -> Callable:
     return click.option(
         "--push",
@@ -355,19 +347,16 @@ def _push_option(func: Callable) -> Callable:
 
 def _finish_change(change: Any, fmt: str, output: Path | None) -> None:
     """Emit a registry change; a failed push is an error (exit 2) that says how to retry."""
-    from mlgit.errors import MlgitError
+    from mlgit.commands.registry import push_failure
     from mlgit.report import emit
     from mlgit.report.registry import change_report
 
-    report = change_report(change)
-    if change.push_error is None:
+    report, error = change_report(change), push_failure(change)
+    if error is None:
         finish(report, fmt, output)
         return
     emit(report, fmt, output)
-    raise MlgitError(
-        f"pushing to {change.remote!r} failed ({change.push_error}); the tags exist locally and "
-        f"the registry is consistent; retry with: {change.retry_push()}"
-    )
+    raise error
 
 
 @cli.command()
@@ -434,15 +423,9 @@ def evaluate(
 @report_options("text", "json", "markdown")
 def gate(model: str, baseline: str | None, rev: str | None, fmt: str, output: Path | None) -> None:
     """Run MODEL's metric gates; exit 1 if one fails."""
-    from mlgit.models import gates, registry
-    from mlgit.report.gates import build
+    from mlgit.commands.gate import gate
 
-    registry.validate_artifact(model)
-    repo, cfg = _load_repo_config()
-    spec = cfg.model(model)
-    result = gates.run(repo, cfg, spec, rev=rev, baseline=baseline, override=baseline is not None)
-    label = f"{spec.metrics}@{rev}" if rev else str(spec.metrics)
-    finish(build(model, result, label), fmt, output)
+    finish(gate(model, baseline, rev), fmt, output)
 
 
 @cli.command()
@@ -462,17 +445,9 @@ def register(
     output: Path | None,
 ) -> None:
     """Tag a commit as a version of MODEL (MODEL@vX.Y.Z, annotated, with provenance)."""
-    from mlgit.errors import MlgitError
-    from mlgit.models import registry
+    from mlgit.commands import registry
 
-    if version and bump:
-        raise MlgitError("--version and --bump: give one of them")
-    registry.validate_artifact(model)
-    if version is not None:
-        registry.validate_version(version)
-    repo, cfg = _load_repo_config()
-    change = registry.register(repo, cfg, model, version, bump, rev, push)
-    _finish_change(change, fmt, output)
+    _finish_change(registry.register(model, version, bump, rev, push), fmt, output)
 
 
 @cli.command()
@@ -496,14 +471,9 @@ def promote(
     output: Path | None,
 ) -> None:
     """Gates against the version in STAGE, policy, then the tag MODEL#STAGE#N."""
-    from mlgit.models import registry
+    from mlgit.commands import registry
 
-    registry.require_reason(force, reason)
-    registry.validate_artifact(model)
-    if version is not None:
-        registry.validate_version(version)
-    repo, cfg = _load_repo_config()
-    change = registry.promote(repo, cfg, model, stage, version, force, reason, push)
+    change = registry.promote(model, stage, version, force, reason, push)
     _finish_change(change, fmt, output)
 
 
@@ -524,13 +494,9 @@ def rollback(
     output: Path | None,
 ) -> None:
     """Assign STAGE's previous (or the given) version again, with new tags."""
-    from mlgit.models import registry
+    from mlgit.commands import registry
 
-    registry.validate_artifact(model)
-    if to is not None:
-        registry.validate_version(to)
-    repo, cfg = _load_repo_config()
-    _finish_change(registry.rollback(repo, cfg, model, stage, to, reason, push), fmt, output)
+    _finish_change(registry.rollback(model, stage, to, reason, push), fmt, output)
 
 
 @cli.command()
@@ -542,11 +508,9 @@ def deprecate(
     model: str, reason: str | None, push: str | None, fmt: str, output: Path | None
 ) -> None:
     """Retire MODEL (GTO's MODEL@deprecated#N)."""
-    from mlgit.models import registry
+    from mlgit.commands import registry
 
-    registry.validate_artifact(model)
-    repo, cfg = _load_repo_config()
-    _finish_change(registry.deprecate(repo, cfg, model, reason, push), fmt, output)
+    _finish_change(registry.deprecate(model, reason, push), fmt, output)
 
 
 @cli.command()
@@ -559,11 +523,9 @@ def unassign(
     model: str, stage: str, reason: str | None, push: str | None, fmt: str, output: Path | None
 ) -> None:
     """Take MODEL's version out of STAGE (GTO's MODEL#STAGE!#N)."""
-    from mlgit.models import registry
+    from mlgit.commands import registry
 
-    registry.validate_artifact(model)
-    repo, cfg = _load_repo_config()
-    _finish_change(registry.unassign(repo, cfg, model, stage, reason, push), fmt, output)
+    _finish_change(registry.unassign(model, stage, reason, push), fmt, output)
 
 
 @cli.command("registry")
@@ -572,31 +534,10 @@ def unassign(
 @report_options("text", "json", "markdown")
 def registry_command(model: str | None, history: bool, fmt: str, output: Path | None) -> None:
     """Models, versions and stages, read from git tags (GTO-compatible)."""
-    import os
-
-    from mlgit.errors import MlgitError
-    from mlgit.models import registry
-    from mlgit.repo import git as gitx
+    from mlgit.commands.registry import show
     from mlgit.report import emit
-    from mlgit.report.registry import state_report
 
-    if model is not None:
-        registry.validate_artifact(model)
-    root = gitx.find_root()
-    if root is None:  # reading tags needs no GitPython: the path is enough (faster start)
-        raise MlgitError(f"{os.getcwd()} is not inside a git repository; run `mlgit init` first")
-    state = registry.read_state(root, messages=history)
-    stages, declared = registry.declared(root)
-    if model is not None and model not in state.artifacts and model not in declared:
-        from mlgit.documents import did_you_mean
-
-        known = sorted(set(declared) | set(state.artifacts))
-        raise MlgitError(
-            f"no model named {model!r} in mlgit.yaml or in any registry tag"
-            f"{did_you_mean(model, known)} (models: {', '.join(known) or 'none'})"
-        )
-    notes = [gitx.shallow_message(root)] if gitx.is_shallow(root) else []
-    emit(state_report(state, model, history, stages, notes), fmt, output)
+    emit(show(model, history), fmt, output)
 
 
 # ---------------------------------------------------------------- report: a pull request's summary

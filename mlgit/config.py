@@ -122,6 +122,21 @@ def find_config(start: Path | None = None) -> Path:
     return file
 
 
+def declared(root: Path) -> tuple[list[str], list[str]]:
+    """(stages, models) as mlgit.yaml declares them, read without validating it (the registry
+    view only orders by them: no jsonschema on its fast path); empty lists when there is no
+    readable mlgit.yaml."""
+    try:
+        data = load_document(root / CONFIG_FILE).data
+    except MlgitError:
+        return [], []
+    if not isinstance(data, dict):
+        return [], []
+    stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    return [str(s) for s in stages], [str(m) for m in models]
+
+
 def check(file: Path, deep: bool = True) -> tuple[Document, list[Problem]]:
     """Every problem in the config file: schema errors, then references to missing files.
     A dataset schema file (`fields:`, no `version:`) is checked as one, so `mlgit check-config

@@ -19,7 +19,6 @@ from mlgit.status import FAIL, OK, SKIP
 if TYPE_CHECKING:
     from mlgit.config import Config, Dataset, Model
     from mlgit.data.drift import DriftResult
-    from mlgit.models.gates import GateReport
     from mlgit.report import Report
 
 DEFAULT_ACTIONS = {"drift": "retrain", "schema": "alert", "metrics": "rollback"}
@@ -115,7 +114,7 @@ def _drift_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Sig
 
 
 def _metrics_signal(model: Model, cfg: Config, metrics_file: Path, action: str) -> Signal:
-    from mlgit.models import metrics as metrics_mod
+    from mlgit.models import gates, metrics
 
     if not model.gates:
         return Signal("metrics", SKIP, action, f"models.{model.name}.gates is empty", {})
@@ -123,8 +122,10 @@ def _metrics_signal(model: Model, cfg: Config, metrics_file: Path, action: str) 
         text = metrics_file.read_bytes()
     except FileNotFoundError:
         raise MlgitError(f"{metrics_file}: metrics file not found; check --metrics") from None
-    current = metrics_mod.parse(text, str(metrics_file))
-    report = _gate_report(model, cfg, current)
+    current = metrics.parse(text, str(metrics_file))
+    # relative gates against their baselines (a stage's version or a revision), or the last
+    # stage when a gate names none
+    report = gates.compare(cfg, model, current)
     failed = [r for r in report.results if not r.ok and r.severity == "error"]
     reasons = [r.reason if r.metric in r.reason else f"{r.metric} {r.reason}" for r in failed]
     detail = (
@@ -144,27 +145,6 @@ def _metrics_signal(model: Model, cfg: Config, metrics_file: Path, action: str) 
             ],
         },
     )
-
-
-def _gate_report(model: Model, cfg: Config, current: dict) -> GateReport:
-    """The model's gates on production metrics; relative gates against their baselines
-    (a stage's version or a revision), or the last stage when a gate names none."""
-    from mlgit.models import gates
-    from mlgit.repo import git as gitx
-
-    specs = {
-        g.baseline or cfg.stages[-1]
-        for g in model.gates
-        if any(getattr(g, kind) is not None for kind in gates.BASELINE_KINDS)
-    }
-    if not specs:
-        return gates.evaluate_gates(model, current, None)
-    repo = gitx.open_repo(cfg.root)
-    loaded = {spec: gates.baseline_metrics(repo, cfg, model, spec) for spec in sorted(specs)}
-    default = cfg.stages[-1]
-    base, label = loaded.get(default, (None, default))
-    per_gate = {g.baseline: loaded[g.baseline] for g in model.gates if g.baseline in loaded}
-    return gates.evaluate_gates(model, current, base, label, baselines=per_gate)
 
 
 SIGNALS: dict[str, Callable[..., Signal]] = {

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
-from mlgit.models import metrics as metrics_mod
+from mlgit.models import metrics
 
 if TYPE_CHECKING:
     import git
 
     from mlgit.config import Config, Gate, Model
-    from mlgit.models.registry import ArtifactState
+    from mlgit.models.registry.state import ArtifactState
 
 # A metric named with one of these words is lower-is-better unless the gate says otherwise.
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "mape", "loss", "error", "brier", "fpr", "fnr", "gap")
@@ -109,10 +109,29 @@ def evaluate_gates(
     return GateReport(tuple(results), baseline_label, tuple(notes))
 
 
+def gate_json(result: GateResult, label: bool = True) -> dict:
+    """One gate result as JSON (gate-result and registry-result schemas). `label=False` leaves
+    the baseline's label out, as the provenance of registry tags has always recorded it."""
+    data = {
+        "metric": result.metric,
+        "kind": result.kind,
+        "value": result.value,
+        "baseline": result.baseline,
+        "baseline_label": result.baseline_label,
+        "threshold": result.threshold,
+        "ok": result.ok,
+        "severity": result.severity,
+        "reason": result.reason,
+    }
+    if not label:
+        del data["baseline_label"]
+    return data
+
+
 # ---------------------------------------------------------------- the gate kinds
-def _number(metrics: dict, key: str) -> tuple[float | None, str | None]:
+def _number(values: dict, key: str) -> tuple[float | None, str | None]:
     """The metric as a float, or None and why not."""
-    value = metrics_mod.lookup(metrics, key)
+    value = metrics.lookup(values, key)
     if value is None:
         return None, "missing"
     if isinstance(value, dict):
@@ -192,7 +211,7 @@ def _change(kind: str) -> Callable:
 
 
 def _max_gap(gate: Gate, threshold: float, current: dict, base: dict | None, label: str | None):
-    found = metrics_mod.lookup(current, gate.metric)
+    found = metrics.lookup(current, gate.metric)
     if isinstance(found, dict):
         values = {
             k: float(v)
@@ -236,34 +255,34 @@ def baseline_metrics(
     """(metrics, label) of a baseline: a stage -> the version it holds (in `state`, else as the
     tags say now) -> the metrics file at that version's commit; or a git revision.
     (None, label) when the stage holds nothing."""
-    from mlgit.models import registry
-    from mlgit.repo import git as gitx
+    from mlgit.models.registry.state import read_state
+    from mlgit.repo.git import require_full_history, resolve_rev
 
     path = require_metrics_path(config, model)
     if spec in config.stages:
-        gitx.require_full_history(repo)  # a shallow clone has no tags: "no baseline yet"
+        require_full_history(repo)  # a shallow clone has no tags: "no baseline yet"
         if state is None:
-            state = registry.read_state(repo).artifact(model.name)
+            state = read_state(repo).artifact(model.name)
         holder = state.stage_holder(spec)
         if holder is None:
             return None, f"{spec}: no version yet"
         label = f"{spec} {holder.version}"
-        found = metrics_mod.read_or_none(repo, path, holder.commit)
+        found = metrics.read_or_none(repo, path, holder.commit)
         return found if found is not None else {}, label
-    commit = gitx.resolve_rev(repo, spec)
-    found = metrics_mod.read_or_none(repo, path, commit)
+    commit = resolve_rev(repo, spec)
+    found = metrics.read_or_none(repo, path, commit)
     return found if found is not None else {}, spec
 
 
 def check_gate_baselines(repo: git.Repo, config: Config, model: Model) -> None:
     """Every gate's own `baseline:` names a stage or an existing revision."""
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import commit_or_none, require_full_history
 
     for index, gate in enumerate(model.gates):
         spec = gate.baseline
-        if not spec or spec in config.stages or gitx.commit_or_none(repo, spec) is not None:
+        if not spec or spec in config.stages or commit_or_none(repo, spec) is not None:
             continue
-        gitx.require_full_history(repo)  # in a shallow clone the revision may just be cut off
+        require_full_history(repo)  # in a shallow clone the revision may just be cut off
         raise MlgitError(
             f"{config.file}: models.{model.name}.gates.{index}.baseline: {spec!r} is "
             f"neither a stage ({', '.join(config.stages)}) nor a git revision"
@@ -291,7 +310,7 @@ def run(
     """The model's gates on its metrics file (work tree, or at `rev`). Relative gates compare
     with `gate.baseline`, else `baseline`, else the last stage; `override` makes `baseline`
     win over the gates' own. `state`: the registry state to find stage holders in."""
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import require_full_history
 
     path = require_metrics_path(config, model)
     if not model.gates:
@@ -300,16 +319,36 @@ def run(
             "{metric: accuracy, min: 0.8}"
         )
     if baseline in config.stages:  # asked for a stage: a shallow clone cannot tell it
-        gitx.require_full_history(repo)
+        require_full_history(repo)
     if not override:
         check_gate_baselines(repo, config, model)
-    current = metrics_mod.read(repo, path, rev, root=config.root)
+    current = metrics.read(repo, path, rev, root=config.root)
+    return compare(config, model, current, repo, baseline, override, state)
+
+
+def compare(
+    config: Config,
+    model: Model,
+    current: dict,
+    repo: git.Repo | None = None,
+    baseline: str | None = None,
+    override: bool = False,
+    state: ArtifactState | None = None,
+) -> GateReport:
+    """The model's gates on `current` metrics, the relative ones against their baselines
+    (`gate.baseline`, else `baseline`, else the last stage; `override`: `baseline` wins).
+    `repo` None: the project's repository, opened only when a gate has a baseline to read
+    (`mlgit monitor` checks production metrics, maybe outside a checkout)."""
     default = baseline or config.stages[-1]
     specs = {
         (default if override or not g.baseline else g.baseline)
         for g in model.gates
         if any(getattr(g, k) is not None for k in BASELINE_KINDS)
     }
+    if specs and repo is None:
+        from mlgit.repo.git import open_repo
+
+        repo = open_repo(config.root)
     loaded = {spec: baseline_metrics(repo, config, model, spec, state) for spec in sorted(specs)}
     per_gate = {
         g.baseline: loaded[default if override else g.baseline]

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -37,11 +35,27 @@ MAX_SLICES = 50  # more slices than this: a continuous --by column, said in a no
 
 # ---------------------------------------------------------------- reading metrics files
 def parse(text: bytes | str, label: str) -> dict:
-    """A metrics file's content as a mapping; `label` names it in errors."""
+    """A metrics file's content as a mapping (JSON, YAML or TOML, as DVC reads them); `label`
+    names it in errors, which are one line."""
+    from mlgit.documents import load_yaml_text
+
     try:
-        data = json.loads(text) if label.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MlgitError(f"{label}: not valid JSON/YAML ({exc}); fix the metrics file") from None
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        if label.endswith(".toml"):
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        elif label.endswith(".json"):
+            data = json.loads(text)
+        else:
+            data = load_yaml_text(text, label)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise MlgitError(f"{label}: not valid JSON/YAML ({reason}); fix the metrics file") from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        reason = str(exc).splitlines()[0]
+        raise MlgitError(f"{label}: not valid TOML ({reason}); fix the metrics file") from None
     if not isinstance(data, dict):
         raise MlgitError(f"{label}: expected a mapping of metric names to values")
     return data
@@ -53,16 +67,18 @@ def read(
     """The metrics file `path` (relative to the repository root) in the work tree, or as
     committed at `rev` (read from git, never from the work tree)."""
     if rev is None:
-        base = root if root is not None else Path(repo.working_dir)  # type: ignore[union-attr]
+        from mlgit.repo.git import work_tree
+
+        base = root if root is not None else work_tree(repo)  # type: ignore[arg-type]
         file = base / path
         if not file.exists():
             raise MlgitError(
                 f"{path}: metrics file not found; run your pipeline (`dvc repro`) to write it"
             )
         return parse(file.read_bytes(), path)
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import read_file_at
 
-    data = gitx.read_file_at(repo, rev, path)
+    data = read_file_at(repo, rev, path)
     if data is None:
         raise MlgitError(
             f"{path}@{rev}: metrics file not in git at that revision; commit it "
@@ -73,9 +89,9 @@ def read(
 
 def read_or_none(repo: git.Repo, path: str, rev: str) -> dict | None:
     """Like `read` at `rev`, but None when the file did not exist there."""
-    from mlgit.repo import git as gitx
+    from mlgit.repo.git import read_file_at
 
-    data = gitx.read_file_at(repo, rev, path)
+    data = read_file_at(repo, rev, path)
     return None if data is None else parse(data, f"{path}@{rev}")
 
 

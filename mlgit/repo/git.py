@@ -119,6 +119,17 @@ def is_dirty(repo: git.Repo, paths: list[str] | None = None) -> bool:
     return repo.is_dirty(index=True, working_tree=True, untracked_files=False, path=paths)
 
 
+def work_tree(repo: git.Repo | Path) -> Path:
+    """The top of the work tree of `repo` (a path is taken as that top already)."""
+    return repo if isinstance(repo, Path) else Path(repo.working_dir)
+
+
+def changed_paths(repo: git.Repo) -> list[str]:
+    """Tracked paths whose work tree or index differs from HEAD, sorted (for messages)."""
+    unstaged = {d.a_path for d in repo.index.diff(None)}
+    return sorted(unstaged | {d.a_path for d in repo.index.diff("HEAD")})
+
+
 def read_file_at(repo: git.Repo, rev: str, path: str) -> bytes | None:
     """The bytes of `path` (relative to the repo root) at `rev`, or None where it does not exist."""
     git = _git_module()

@@ -31,28 +31,16 @@ def status(report: GateReport) -> str:
     return WARN if any(not r.ok for r in report.results) else OK
 
 
-def result_json(result: GateResult) -> dict:
-    return {
-        "metric": result.metric,
-        "kind": result.kind,
-        "value": result.value,
-        "baseline": result.baseline,
-        "baseline_label": result.baseline_label,
-        "threshold": result.threshold,
-        "ok": result.ok,
-        "severity": result.severity,
-        "reason": result.reason,
-    }
-
-
 def as_json(model: str, report: GateReport, metrics_label: str) -> dict:
+    from mlgit.models.gates import gate_json  # `mlgit registry` lays out no gates: start fast
+
     return {
         "schema_version": 1,
         "model": model,
         "metrics": metrics_label,
         "ok": report.ok,
         "baseline": report.baseline_label,
-        "gates": [result_json(r) for r in report.results],
+        "gates": [gate_json(r) for r in report.results],
         "notes": list(report.notes),
     }
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlgit.report import FAIL, OK, WARN, Report, Table
-from mlgit.report import gates as gates_report
+from mlgit.report import FAIL, OK, WARN, Report, Table, gates
 
 if TYPE_CHECKING:
-    from mlgit.models.registry import ArtifactState, Event, RegistryChange, RegistryState
+    from mlgit.models.registry.operations import RegistryChange
+    from mlgit.models.registry.state import ArtifactState, Event, RegistryState
 
 
 # ---------------------------------------------------------------- mlgit registry
@@ -143,6 +143,8 @@ def state_report(
 
 # ---------------------------------------------------------------- one change
 def change_report(change: RegistryChange) -> Report:
+    from mlgit.models.gates import gate_json  # `mlgit registry` lays out no gates: start fast
+
     what = change.action
     target = f"{change.artifact} {change.version or ''}".strip()
     if change.refused:
@@ -156,7 +158,7 @@ def change_report(change: RegistryChange) -> Report:
             summary += f" (forced: {change.reason})"
     tables = []
     if change.gates is not None:
-        tables.append(gates_report.table(change.gates))
+        tables.append(gates.table(change.gates))
     if change.tags:
         tables.append(Table("Tags", ("tag",), tuple((t,) for t in change.tags)))
     notes = [f"refused: {why}" for why in change.refused]
@@ -192,9 +194,7 @@ def change_report(change: RegistryChange) -> Report:
             "refused": list(change.refused),
             "forced": change.forced,
             "reason": change.reason,
-            "gates": [gates_report.result_json(r) for r in change.gates.results]
-            if change.gates
-            else None,
+            "gates": [gate_json(r) for r in change.gates.results] if change.gates else None,
             "push": None
             if change.remote is None
             else {
