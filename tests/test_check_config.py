@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.support import Project
 
 VALID = """\
 version: 1

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
-from jsonschema import Draft202012Validator
 
-from mlgit.config import bundled_schema
-from tests.conftest import Project
-from tests.test_drift import table
-from tests.test_profile import write
+from tests.support import Project, conforms, drifting_table, write_parquet
 
 MODELS = """\
 models:
@@ -25,7 +21,7 @@ models:
 
 def on_main(project: Project) -> Project:
     """main: a tracked dataset with its schema and a model with metrics and a gate."""
-    write(table(2_000), project.root / "data" / "train.parquet")
+    write_parquet(drifting_table(2_000), project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     config = project.root / "mlgit.yaml"
     config.write_text(config.read_text().replace("models: {}\n", MODELS))
@@ -40,18 +36,18 @@ def report(project: Project, *args: str) -> tuple[int, dict]:
     result = project.mlgit("report", "--format", "json", *args)
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.output)
-    Draft202012Validator(bundled_schema("report-result.schema.json")).validate(data)
-    Draft202012Validator(bundled_schema("validate-result.schema.json")).validate(data["validation"])
+    conforms(data, "report-result.schema.json")
+    conforms(data["validation"], "validate-result.schema.json")
     for part, schema in (("drift", "drift-result"), ("gates", "gate-result")):
         for item in data[part]:
-            Draft202012Validator(bundled_schema(f"{schema}.schema.json")).validate(item)
+            conforms(item, f"{schema}.schema.json")
     return result.exit_code, data
 
 
 def test_a_pull_request_with_new_data_and_a_worse_model(project: Project) -> None:
     on_main(project)
-    shifted = table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
-    write(shifted, project.root / "data" / "train.parquet")
+    shifted = drifting_table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    write_parquet(shifted, project.root / "data" / "train.parquet")
     project.sh("dvc", "add", "-q", "data/train.parquet")
     project.write("metrics.json", json.dumps({"roc_auc": 0.78, "loss": 0.3, "f1": 0.5}))
     project.commit("new data, retrained")
@@ -92,7 +88,7 @@ def test_nothing_changed_and_a_new_dataset(project: Project) -> None:
     assert data["validation"]["datasets"] == [] and data["validation"]["unchanged"] == ["train"]
     assert data["drift"] == []
     assert all(m["change"] == 0 for m in data["metrics"])
-    write(table(300, seed=4), project.root / "data" / "extra.parquet")
+    write_parquet(drifting_table(300, seed=4), project.root / "data" / "extra.parquet")
     assert project.mlgit("track", "data/extra.parquet").exit_code == 0
     project.commit("another dataset")
     code, data = report(project)
@@ -134,7 +130,7 @@ def test_a_project_with_nothing_to_report(project: Project) -> None:
 def test_data_that_no_longer_fits_its_schema_is_an_input_error(project: Project) -> None:
     on_main(project)
     (project.root / "data" / "train.parquet").unlink()
-    write(pa.table({"other": [1]}), project.root / "data" / "train.parquet")
+    write_parquet(pa.table({"other": [1]}), project.root / "data" / "train.parquet")
     project.sh("dvc", "add", "-q", "data/train.parquet")
     project.commit("data of another shape")
     result = project.mlgit("report", "-o", "r.md")
@@ -147,8 +143,8 @@ def test_data_on_disk_that_is_not_the_tracked_data_is_a_warning(project: Project
     """`git checkout` without `dvc checkout`: the .dvc file says one thing, the disk holds
     another. validate reads the disk, so it says which data it checked."""
     on_main(project)
-    bad = table(2_000, seed=1).set_column(0, "amount", pa.array([-1.0] * 2_000))
-    write(bad, project.root / "data" / "train.parquet")
+    bad = drifting_table(2_000, seed=1).set_column(0, "amount", pa.array([-1.0] * 2_000))
+    write_parquet(bad, project.root / "data" / "train.parquet")
     project.sh("dvc", "add", "-q", "data/train.parquet")
     project.commit("bad data")
     assert project.mlgit("validate").exit_code == 1  # the tracked (bad) data fails
