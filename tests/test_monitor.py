@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from tests.support import Project, conforms, drifting_table, write_parquet
+from tests.support import Project, Templates, conforms, drifting_table, write_parquet
 
 SCHEMA = """\
 fields:
@@ -27,8 +28,8 @@ models:
 """
 
 
-@pytest.fixture
-def monitored(project: Project) -> Project:
+def monitor_model(project: Project) -> None:
+    """A tracked dataset with its schema and reference profile, and a model with a gate."""
     write_parquet(drifting_table(2_000), project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     project.write("schemas/train.schema.yaml", SCHEMA)
@@ -41,7 +42,11 @@ def monitored(project: Project) -> Project:
     project.write("metrics.json", json.dumps({"roc_auc": 0.91}))
     assert project.mlgit("profile", "train").exit_code == 0, "profile"
     project.commit("a monitored model")
-    return project
+
+
+@pytest.fixture
+def monitored(tmp_path: Path, templates: Templates) -> Project:
+    return templates.derived("monitored", monitor_model, tmp_path)
 
 
 def monitor(project: Project, *args: str) -> tuple[int, dict]:
