@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
@@ -218,7 +219,7 @@ class Templates:
     Built lazily inside the first test that asks, so that test's environment (identity,
     HOME) applies, as it did when every test built its own."""
 
-    def __init__(self, factory: Any) -> None:
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
         self._factory = factory
         self._built: dict[str, Path] = {}
 
