@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import sh
+from tests.support import sh
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:

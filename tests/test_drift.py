@@ -4,42 +4,28 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv
 import pytest
-from jsonschema import Draft202012Validator
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare, ks_2samp, wasserstein_distance
 
 from mlgit.data import drift
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
-from mlgit.documents import bundled_schema
 from mlgit.errors import MlgitError
-from tests.conftest import Project, with_blocks
-from tests.test_profile import write
+from tests.support import Project, Templates, conforms, drifting_table, with_blocks, write_parquet
 
 RULES = drift.settings(None)
 
 
-def table(rows: int = 20_000, seed: int = 0, scale: float = 1.0, mix=(0.4, 0.3, 0.2, 0.1)):
-    rng = np.random.default_rng(seed)
-    return pa.table(
-        {
-            "amount": rng.normal(100, 15, rows) * scale,
-            "age": pa.array(rng.integers(18, 90, rows)),
-            "city": pa.array(rng.choice(["paris", "rome", "oslo", "lima"], rows, p=list(mix))),
-            "active": pa.array(rng.random(rows) < 0.5),
-        }
-    )
-
-
 def compare_tables(tmp_path: Path, reference: pa.Table, current: pa.Table, rules=RULES):
-    ref = profiles.build(open_source(write(reference, tmp_path / "ref.parquet")))
-    cur_source = open_source(write(current, tmp_path / "cur.parquet"))
+    ref = profiles.build(open_source(write_parquet(reference, tmp_path / "ref.parquet")))
+    cur_source = open_source(write_parquet(current, tmp_path / "cur.parquet"))
     return drift.compare_source("t", ref, cur_source, rules), ref
 
 
@@ -77,7 +63,7 @@ def test_categorical_metrics_match_scipy() -> None:
 
 
 def test_numeric_metrics_match_scipy_on_the_same_bins(tmp_path: Path) -> None:
-    result, ref = compare_tables(tmp_path, table(), table(seed=1, scale=1.05))
+    result, ref = compare_tables(tmp_path, drifting_table(), drifting_table(seed=1, scale=1.05))
     amount = column(result, "amount")
     cur = profiles.build(open_source(tmp_path / "cur.parquet"), layout=ref)
     sketches = [profiles.LogSketch.from_dict(p["columns"]["amount"]["sketch"]) for p in (ref, cur)]
@@ -91,8 +77,8 @@ def test_numeric_metrics_match_scipy_on_the_same_bins(tmp_path: Path) -> None:
     expected_ks = ks_2samp(np.repeat(ref_points, ref_counts), np.repeat(cur_points, cur_counts))
     assert amount.value("ks") == pytest.approx(expected_ks.statistic, rel=1e-12)
     # the fine sketch is close to the raw data: scipy on the raw values agrees closely
-    raw_ref = table()["amount"].to_numpy()
-    raw_cur = table(seed=1, scale=1.05)["amount"].to_numpy()
+    raw_ref = drifting_table()["amount"].to_numpy()
+    raw_cur = drifting_table(seed=1, scale=1.05)["amount"].to_numpy()
     assert amount.value("ks") == pytest.approx(ks_2samp(raw_ref, raw_cur).statistic, abs=1e-3)
     raw_w = wasserstein_distance(raw_ref, raw_cur) / raw_ref.std(ddof=1)
     assert amount.value("wasserstein") == pytest.approx(raw_w, rel=1e-3)
@@ -100,7 +86,7 @@ def test_numeric_metrics_match_scipy_on_the_same_bins(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- verdicts
 def test_identical_data_has_zero_drift(tmp_path: Path) -> None:
-    result, _ = compare_tables(tmp_path, table(), table())
+    result, _ = compare_tables(tmp_path, drifting_table(), drifting_table())
     assert not result.drifted and result.share == 0
     for c in result.columns:
         assert c.verdict == "ok"
@@ -112,13 +98,13 @@ def test_identical_data_has_zero_drift(tmp_path: Path) -> None:
 
 
 def test_same_distribution_new_sample_is_ok(tmp_path: Path) -> None:
-    result, _ = compare_tables(tmp_path, table(), table(seed=7))
+    result, _ = compare_tables(tmp_path, drifting_table(), drifting_table(seed=7))
     assert [c.verdict for c in result.columns] == ["ok"] * 4
 
 
 def test_known_shifts_are_flagged(tmp_path: Path) -> None:
-    shifted = table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
-    result, _ = compare_tables(tmp_path, table(), shifted)
+    shifted = drifting_table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    result, _ = compare_tables(tmp_path, drifting_table(), shifted)
     assert column(result, "amount").verdict == "drift"
     assert column(result, "city").verdict == "drift"
     assert column(result, "age").verdict == "ok"
@@ -178,13 +164,13 @@ def test_all_null_constant_and_one_sided_columns(tmp_path: Path) -> None:
 def test_data_with_columns_but_no_rows(tmp_path: Path, fmt: str) -> None:
     """A file with a schema (or a CSV header) and no rows still has its columns: each one is
     reported as empty, not as missing from the data."""
-    write(table(500), tmp_path / "ref.parquet")
+    write_parquet(drifting_table(500), tmp_path / "ref.parquet")
     reference = profiles.build(open_source(tmp_path / "ref.parquet"))
     empty = tmp_path / f"empty.{fmt}"
     if fmt == "csv":
         empty.write_text("amount,age,city,active\n")
     else:
-        write(table(500).slice(0, 0), empty)
+        write_parquet(drifting_table(500).slice(0, 0), empty)
     profile = profiles.build(open_source(empty))
     assert profile["rows"] == 0 and list(profile["columns"]) == ["amount", "age", "city", "active"]
     result = drift.compare_source("t", reference, open_source(empty), RULES)
@@ -268,8 +254,8 @@ def test_new_values_note_is_short(tmp_path: Path) -> None:
 
 def test_excluded_columns_are_skipped_and_may_be_absent(tmp_path: Path) -> None:
     rules = drift.settings({"exclude": ["city", "amount"]})
-    shifted = table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)).drop_columns(["city"])
-    result, _ = compare_tables(tmp_path, table(), shifted, rules)
+    shifted = drifting_table(seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)).drop_columns(["city"])
+    result, _ = compare_tables(tmp_path, drifting_table(), shifted, rules)
     assert [(c.column, c.verdict) for c in result.columns if c.verdict == "skip"] == [
         ("amount", "skip"),
         ("city", "skip"),
@@ -350,7 +336,7 @@ def test_bad_thresholds(block: dict, message: str) -> None:
 
 # ---------------------------------------------------------------- the CLI
 def drift_project(project: Project, data: pa.Table, drift_block: str = "") -> Project:
-    write(data, project.root / "data" / "train.parquet")
+    write_parquet(data, project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     config = project.root / "mlgit.yaml"
     text = config.read_text().replace(
@@ -363,32 +349,50 @@ def drift_project(project: Project, data: pa.Table, drift_block: str = "") -> Pr
     return project
 
 
-def test_cli_no_drift_then_drift(project: Project) -> None:
-    drift_project(project, table(2_000))
-    before = project.sh("dvc", "status").stdout
-    same = project.mlgit("drift", "train")
+def reference_of(rows: int) -> Callable[[Project], object]:
+    return lambda project: drift_project(project, drifting_table(rows))
+
+
+@pytest.fixture
+def with_reference(tmp_path: Path, templates: Templates) -> Project:
+    """`drift_project` over 2,000 rows, built once per session and copied."""
+    return templates.derived("drift-2000", reference_of(2_000), tmp_path)
+
+
+@pytest.fixture
+def small_with_reference(tmp_path: Path, templates: Templates) -> Project:
+    """`drift_project` over 500 rows, built once per session and copied."""
+    return templates.derived("drift-500", reference_of(500), tmp_path)
+
+
+def test_cli_no_drift_then_drift(with_reference: Project) -> None:
+    before = with_reference.sh("dvc", "status").stdout
+    same = with_reference.mlgit("drift", "train")
     assert same.exit_code == 0, same.output
     assert "no dataset drift: 0 of 4 columns drifted" in same.output
-    write(table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), project.root / "prod.parquet")
-    result = project.mlgit("drift", "train", "--data", "prod.parquet", "--format", "json")
+    write_parquet(
+        drifting_table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)),
+        with_reference.root / "prod.parquet",
+    )
+    result = with_reference.mlgit("drift", "train", "--data", "prod.parquet", "--format", "json")
     assert result.exit_code == 1, result.output
     data = json.loads(result.output)
-    Draft202012Validator(bundled_schema("drift-result.schema.json")).validate(data)
+    conforms(data, "drift-result.schema.json")
     assert data["drift"] is True and data["drifted_columns"] == ["amount", "city"]
     assert data["columns"][0]["metrics"]["psi"]["verdict"] == "drift"
-    assert project.sh("dvc", "status").stdout == before
+    assert with_reference.sh("dvc", "status").stdout == before
 
 
 def test_cli_text_fits_a_log_line_without_breaking_words(project: Project) -> None:
-    data = table(2_000).append_column(
+    data = drifting_table(2_000).append_column(
         "customer_identifier", pa.array(np.arange(2_000) + 10_000_000)
     )
     drift_project(project, data.append_column("monthly_charges_eur", data["amount"]))
-    shifted = table(2_000, seed=1, scale=1.2)
+    shifted = drifting_table(2_000, seed=1, scale=1.2)
     shifted = shifted.append_column(
         "customer_identifier", pa.array(np.arange(2_000) + 20_000_000)
     ).append_column("monthly_charges_eur", shifted["amount"])
-    write(shifted, project.root / "prod.parquet")
+    write_parquet(shifted, project.root / "prod.parquet")
     result = project.mlgit("drift", "train", "--data", "prod.parquet")
     assert result.exit_code == 0, result.output  # 2 of 5 columns: below the 0.5 share
     lines = result.output.splitlines()
@@ -399,31 +403,29 @@ def test_cli_text_fits_a_log_line_without_breaking_words(project: Project) -> No
     assert "| drift " in rows["monthly_charges_eur"].replace("│", "|")
 
 
-def test_cli_markdown_with_plots(project: Project) -> None:
-    drift_project(project, table(2_000))
-    write(table(2_000, seed=1, scale=1.2), project.root / "prod.parquet")
-    result = project.mlgit(
+def test_cli_markdown_with_plots(with_reference: Project) -> None:
+    write_parquet(drifting_table(2_000, seed=1, scale=1.2), with_reference.root / "prod.parquet")
+    result = with_reference.mlgit(
         "drift", "train", "--data", "prod.parquet", "--plots", "out/plots",
         "--format", "markdown", "-o", "out/drift.md",
     )  # fmt: skip
     assert result.exit_code == 0, result.output  # one column of four drifted: no dataset drift
-    report = (project.root / "out" / "drift.md").read_text()
+    report = (with_reference.root / "out" / "drift.md").read_text()
     assert "![PSI per column](plots/drift-summary.png)" in report
     assert "![amount: reference vs current](plots/drift-amount.png)" in report
     for name in ("drift-summary.png", "drift-amount.png"):
-        assert (project.root / "out" / "plots" / name).read_bytes()[:4] == b"\x89PNG"
-    assert not (project.root / "out" / "plots" / "drift-age.png").exists()
+        assert (with_reference.root / "out" / "plots" / name).read_bytes()[:4] == b"\x89PNG"
+    assert not (with_reference.root / "out" / "plots" / "drift-age.png").exists()
 
 
-def test_cli_thresholds_share_and_exclude_from_config(project: Project) -> None:
-    drift_project(project, table(2_000))
-    write(table(2_000, seed=1, scale=1.2), project.root / "prod.parquet")
+def test_cli_thresholds_share_and_exclude_from_config(with_reference: Project) -> None:
+    write_parquet(drifting_table(2_000, seed=1, scale=1.2), with_reference.root / "prod.parquet")
     args = ("drift", "train", "--data", "prod.parquet", "--format", "json")
-    assert project.mlgit(*args).exit_code == 0  # 1 of 4 drifted < the default share 0.5
-    config = project.root / "mlgit.yaml"
+    assert with_reference.mlgit(*args).exit_code == 0  # 1 of 4 drifted < the default share 0.5
+    config = with_reference.root / "mlgit.yaml"
     original = config.read_text()
     config.write_text(with_blocks(original, "drift:\n  share: 0.25\n"))
-    result = project.mlgit(*args)
+    result = with_reference.mlgit(*args)
     assert result.exit_code == 1, result.output
     assert json.loads(result.output)["share_threshold"] == 0.25
     # a per-column override lets amount's shift pass; the other columns keep the defaults
@@ -434,29 +436,31 @@ def test_cli_thresholds_share_and_exclude_from_config(project: Project) -> None:
             "    amount: {psi: {fail: 5}, wasserstein: {fail: 5}}\n",
         )
     )
-    result = project.mlgit(*args)
+    result = with_reference.mlgit(*args)
     assert result.exit_code == 0, result.output
     amount = json.loads(result.output)["columns"][0]
     assert amount["verdict"] == "ok" and amount["metrics"]["psi"]["fail"] == 5
     assert amount["metrics"]["ks"]["fail"] is None
     # or leave it out of drift altogether
     config.write_text(with_blocks(original, "drift:\n  share: 0.25\n  exclude: [amount]\n"))
-    result = project.mlgit(*args)
+    result = with_reference.mlgit(*args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["columns"][0]["verdict"] == "skip" and data["share"] == 0
     # an exclude that is not a list of names is a config error
     config.write_text(with_blocks(original, "drift:\n  exclude: amount\n"))
-    result = project.mlgit(*args)
+    result = with_reference.mlgit(*args)
     assert result.exit_code == 2 and "drift.exclude" in result.stderr
 
 
-def test_cli_reference_file(project: Project) -> None:
-    drift_project(project, table(2_000))
-    write(table(2_000, seed=3), project.root / "old.parquet")
-    assert project.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
-    write(table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), project.root / "p.parquet")
-    result = project.mlgit(
+def test_cli_reference_file(with_reference: Project) -> None:
+    write_parquet(drifting_table(2_000, seed=3), with_reference.root / "old.parquet")
+    assert with_reference.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
+    write_parquet(
+        drifting_table(2_000, seed=1, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)),
+        with_reference.root / "p.parquet",
+    )
+    result = with_reference.mlgit(
         "drift", "train", "--data", "p.parquet", "--reference", "old.json", "--format", "json"
     )
     assert result.exit_code == 1, result.output
@@ -465,42 +469,46 @@ def test_cli_reference_file(project: Project) -> None:
     assert data["drifted_columns"] == ["amount", "city"]
 
 
-def test_cli_reference_data_is_profiled_on_the_fly(project: Project) -> None:
+def test_cli_reference_data_is_profiled_on_the_fly(with_reference: Project) -> None:
     """Two data files, one command: the same result as `mlgit profile` then `mlgit drift`."""
-    drift_project(project, table(2_000))
-    reference, current = table(2_000, seed=3), table(2_000, seed=1, scale=1.2)
-    write(reference, project.root / "old.parquet")
-    write(current, project.root / "p.parquet")
-    assert project.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
+    reference, current = drifting_table(2_000, seed=3), drifting_table(2_000, seed=1, scale=1.2)
+    write_parquet(reference, with_reference.root / "old.parquet")
+    write_parquet(current, with_reference.root / "p.parquet")
+    assert with_reference.mlgit("profile", "old.parquet", "-o", "old.json").exit_code == 0
     args = ("drift", "train", "--data", "p.parquet", "--format", "json", "--reference")
-    via_profile = project.mlgit(*args, "old.json")
-    on_the_fly = project.mlgit(*args, "old.parquet")
+    via_profile = with_reference.mlgit(*args, "old.json")
+    on_the_fly = with_reference.mlgit(*args, "old.parquet")
     assert on_the_fly.exit_code == via_profile.exit_code == 0, on_the_fly.output
     data, expected = json.loads(on_the_fly.output), json.loads(via_profile.output)
     assert data["reference"]["source"] == "old.parquet"
     assert data["columns"] == expected["columns"] and data["drifted_columns"] == ["amount"]
     # a directory of CSV files is data too
-    (project.root / "old_csv").mkdir()
-    pa.csv.write_csv(reference.drop_columns(["city", "active"]), project.root / "old_csv/a.csv")
-    as_csv = project.mlgit("drift", "p.parquet", "--reference", "old_csv", "--format", "json")
+    (with_reference.root / "old_csv").mkdir()
+    pa.csv.write_csv(
+        reference.drop_columns(["city", "active"]), with_reference.root / "old_csv/a.csv"
+    )
+    as_csv = with_reference.mlgit(
+        "drift", "p.parquet", "--reference", "old_csv", "--format", "json"
+    )
     assert as_csv.exit_code == 1, as_csv.output
     assert json.loads(as_csv.output)["drifted_columns"] == ["amount"]
 
 
-def test_cli_base_rev_and_rev_read_dvc_data(project: Project) -> None:
-    drift_project(project, table(2_000))
-    project.sh("dvc", "push", "-q")
-    write(table(2_000, seed=1, scale=1.2), project.root / "data" / "train.parquet")
-    project.sh("dvc", "add", "-q", "data/train.parquet")
-    project.commit("shifted data")
+def test_cli_base_rev_and_rev_read_dvc_data(with_reference: Project) -> None:
+    with_reference.sh("dvc", "push", "-q")
+    write_parquet(
+        drifting_table(2_000, seed=1, scale=1.2), with_reference.root / "data" / "train.parquet"
+    )
+    with_reference.sh("dvc", "add", "-q", "data/train.parquet")
+    with_reference.commit("shifted data")
     # the work tree (shifted) against the data as it was one commit ago
-    result = project.mlgit("drift", "train", "--base-rev", "HEAD~1", "--format", "json")
+    result = with_reference.mlgit("drift", "train", "--base-rev", "HEAD~1", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["reference"]["source"] == "data/train.parquet@HEAD~1"
     assert data["drifted_columns"] == ["amount"]
     # the old data at HEAD~1 against the reference profiled from it: nothing moved
-    old = project.mlgit("drift", "train", "--rev", "HEAD~1", "--format", "json")
+    old = with_reference.mlgit("drift", "train", "--rev", "HEAD~1", "--format", "json")
     assert old.exit_code == 0, old.output
     assert json.loads(old.output)["drifted_columns"] == []
 
@@ -513,52 +521,71 @@ def assert_refused(result, *words: str, nothing_at: Path) -> None:
     assert not nothing_at.exists()
 
 
-def test_reference_from_another_schema(project: Project) -> None:
-    drift_project(project, table(500))
-    write(pa.table({"amount": ["a"], "age": [1]}), project.root / "prod.parquet")
-    result = project.mlgit("drift", "train", "--data", "prod.parquet", "-o", "r.txt")
+def test_reference_from_another_schema(small_with_reference: Project) -> None:
+    write_parquet(
+        pa.table({"amount": ["a"], "age": [1]}), small_with_reference.root / "prod.parquet"
+    )
+    result = small_with_reference.mlgit("drift", "train", "--data", "prod.parquet", "-o", "r.txt")
     assert_refused(
         result,
         "profiles/train.json",
         "missing from the current data: city, active",
         "amount (double -> string)",
-        nothing_at=project.root / "r.txt",
+        nothing_at=small_with_reference.root / "r.txt",
     )
 
 
-def test_corrupt_reference_profile(project: Project) -> None:
-    drift_project(project, table(500))
-    (project.root / "profiles" / "train.json").write_text('{"schema_version": 1, "rows": ')
-    result = project.mlgit("drift", "train", "-o", "r.txt")
-    assert_refused(result, "profiles/train.json", "corrupt JSON", nothing_at=project.root / "r.txt")
-
-
-def test_reference_that_is_not_a_profile(project: Project) -> None:
-    drift_project(project, table(500))
-    (project.root / "other.json").write_text('{"schema_version": 1, "rows": -1}')
-    result = project.mlgit("drift", "train", "--reference", "other.json", "-o", "r.txt")
-    assert_refused(result, "other.json", "not a valid profile", nothing_at=project.root / "r.txt")
-
-
-def test_data_path_missing(project: Project) -> None:
-    drift_project(project, table(500))
-    result = project.mlgit("drift", "train", "--data", "nope.parquet", "--plots", "p")
-    assert_refused(result, "nope.parquet", "no such file", nothing_at=project.root / "p")
-
-
-def test_reference_data_missing_or_unreadable(project: Project) -> None:
-    drift_project(project, table(500))
-    missing = project.mlgit("drift", "train", "--reference", "old.parquet", "-o", "r.txt")
-    assert_refused(missing, "old.parquet", "no such file", nothing_at=project.root / "r.txt")
-    (project.root / "old.txt").write_text("a,b\n1,2\n")
-    unknown = project.mlgit("drift", "train", "--reference", "old.txt", "-o", "r.txt")
-    words = ("old.txt", "cannot tell the data format", "`format:` in mlgit.yaml")
-    assert_refused(unknown, *words, nothing_at=project.root / "r.txt")
-    assert "--format-data" not in unknown.stderr  # no such option
-    (project.root / "old.parquet").write_bytes(b"PAR1 not really")
-    broken = project.mlgit("drift", "train", "--reference", "old.parquet", "-o", "r.txt")
+def test_corrupt_reference_profile(small_with_reference: Project) -> None:
+    (small_with_reference.root / "profiles" / "train.json").write_text(
+        '{"schema_version": 1, "rows": '
+    )
+    result = small_with_reference.mlgit("drift", "train", "-o", "r.txt")
     assert_refused(
-        broken, "old.parquet", "cannot read as parquet", nothing_at=project.root / "r.txt"
+        result,
+        "profiles/train.json",
+        "corrupt JSON",
+        nothing_at=small_with_reference.root / "r.txt",
+    )
+
+
+def test_reference_that_is_not_a_profile(small_with_reference: Project) -> None:
+    (small_with_reference.root / "other.json").write_text('{"schema_version": 1, "rows": -1}')
+    result = small_with_reference.mlgit(
+        "drift", "train", "--reference", "other.json", "-o", "r.txt"
+    )
+    assert_refused(
+        result, "other.json", "not a valid profile", nothing_at=small_with_reference.root / "r.txt"
+    )
+
+
+def test_data_path_missing(small_with_reference: Project) -> None:
+    result = small_with_reference.mlgit("drift", "train", "--data", "nope.parquet", "--plots", "p")
+    assert_refused(
+        result, "nope.parquet", "no such file", nothing_at=small_with_reference.root / "p"
+    )
+
+
+def test_reference_data_missing_or_unreadable(small_with_reference: Project) -> None:
+    missing = small_with_reference.mlgit(
+        "drift", "train", "--reference", "old.parquet", "-o", "r.txt"
+    )
+    assert_refused(
+        missing, "old.parquet", "no such file", nothing_at=small_with_reference.root / "r.txt"
+    )
+    (small_with_reference.root / "old.txt").write_text("a,b\n1,2\n")
+    unknown = small_with_reference.mlgit("drift", "train", "--reference", "old.txt", "-o", "r.txt")
+    words = ("old.txt", "cannot tell the data format", "`format:` in mlgit.yaml")
+    assert_refused(unknown, *words, nothing_at=small_with_reference.root / "r.txt")
+    assert "--format-data" not in unknown.stderr  # no such option
+    (small_with_reference.root / "old.parquet").write_bytes(b"PAR1 not really")
+    broken = small_with_reference.mlgit(
+        "drift", "train", "--reference", "old.parquet", "-o", "r.txt"
+    )
+    assert_refused(
+        broken,
+        "old.parquet",
+        "cannot read as parquet",
+        nothing_at=small_with_reference.root / "r.txt",
     )
 
 
@@ -569,15 +596,16 @@ def test_reference_data_missing_or_unreadable(project: Project) -> None:
         ("drift:\n  js: {fail: -0.1}\n", ("mlgit.yaml:", "drift.js.fail")),
     ],
 )
-def test_bad_thresholds_in_config(project: Project, block: str, words: tuple[str, ...]) -> None:
-    drift_project(project, table(500))
-    project.configure(block)
-    result = project.mlgit("drift", "train", "-o", "r.txt")
-    assert_refused(result, *words, nothing_at=project.root / "r.txt")
+def test_bad_thresholds_in_config(
+    small_with_reference: Project, block: str, words: tuple[str, ...]
+) -> None:
+    small_with_reference.configure(block)
+    result = small_with_reference.mlgit("drift", "train", "-o", "r.txt")
+    assert_refused(result, *words, nothing_at=small_with_reference.root / "r.txt")
 
 
 def test_no_reference_configured(project: Project) -> None:
-    write(table(100), project.root / "data" / "train.parquet")
+    write_parquet(drifting_table(100), project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     result = project.mlgit("drift", "train", "-o", "r.txt")
     assert_refused(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from mlgit.cli import cli
 from mlgit.errors import MlgitError
+from tests.support import run_cli
 
 
 @pytest.fixture
@@ -28,19 +28,19 @@ def broken_commands():
 
 
 def test_user_error_is_one_line_exit_2(broken_commands: None) -> None:
-    result = CliRunner().invoke(cli, ["raise-user-error"])
+    result = run_cli(None, "raise-user-error")
     assert result.exit_code == 2
     assert result.stderr == "mlgit: error: data.csv:3: bad value; fix it\n"
 
 
 def test_debug_shows_the_traceback(broken_commands: None) -> None:
-    result = CliRunner().invoke(cli, ["--debug", "raise-user-error"])
+    result = run_cli(None, "--debug", "raise-user-error")
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
 
 
 def test_bug_is_logged_not_shown(broken_commands: None, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["raise-bug"], env={"XDG_CACHE_HOME": str(tmp_path)})
+    result = run_cli(None, "raise-bug", env={"XDG_CACHE_HOME": str(tmp_path)})
     assert result.exit_code == 3
     assert "this is a bug in mlgit" in result.stderr
     assert "Traceback" not in result.stderr
@@ -50,6 +50,6 @@ def test_bug_is_logged_not_shown(broken_commands: None, tmp_path: Path) -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    result = CliRunner().invoke(cli, ["init", "--no-such-option"])
+    result = run_cli(None, "init", "--no-such-option")
     assert result.exit_code == 2
     assert isinstance(cli, click.Group)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from jsonschema import Draft202012Validator
 
 from mlgit.config import Gate, Model
-from mlgit.documents import bundled_schema
 from mlgit.models.gates import direction_of, evaluate_gates
-from tests.conftest import Project
-from tests.test_registry import churn, metrics, retrain  # noqa: F401 (churn is a fixture)
+from tests.support import Project, json_output, metrics, retrain
 
 
 def model(*gates: Gate) -> Model:
@@ -130,12 +125,11 @@ def test_gates_naming_their_own_baseline() -> None:
 # ---------------------------------------------------------------- mlgit gate
 def gate_json(project: Project, *args: str) -> tuple[int, dict]:
     result = project.mlgit("gate", "churn", *args, "--format", "json")
-    data = json.loads(result.stdout)
-    Draft202012Validator(bundled_schema("gate-result.schema.json")).validate(data)
+    data = json_output(result.stdout, "gate-result.schema.json")
     return result.exit_code, data
 
 
-def test_gate_command_against_stage_and_revision(churn: Project) -> None:  # noqa: F811
+def test_gate_command_against_stage_and_revision(churn: Project) -> None:
     code, data = gate_json(churn)
     assert code == 0 and data["ok"] and len(data["gates"]) == 2
     assert data["baseline"] == "prod: no version yet"
@@ -164,7 +158,7 @@ def test_gate_command_against_stage_and_revision(churn: Project) -> None:  # noq
     assert text.exit_code == 1 and "| ❌ | roc_auc | min | 0.5 |" in text.output
 
 
-def test_gate_errors_are_exit_2(churn: Project) -> None:  # noqa: F811
+def test_gate_errors_are_exit_2(churn: Project) -> None:
     bad_rev = churn.mlgit("gate", "churn", "--baseline", "no-such-rev")
     assert bad_rev.exit_code == 2 and "revision 'no-such-rev' does not exist" in bad_rev.stderr
     unknown = churn.mlgit("gate", "chrn")
@@ -181,7 +175,7 @@ def test_gate_errors_are_exit_2(churn: Project) -> None:  # noqa: F811
     assert missing.exit_code == 2 and "metrics.json: metrics file not found" in missing.stderr
 
 
-def test_gate_baseline_neither_stage_nor_revision(churn: Project) -> None:  # noqa: F811
+def test_gate_baseline_neither_stage_nor_revision(churn: Project) -> None:
     config = (churn.root / "mlgit.yaml").read_text()
     churn.write(
         "mlgit.yaml",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Project
+from tests.support import Project
 
 
 def test_check_config_hook_blocks_a_broken_config(project: Project) -> None:

@@ -9,24 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from mlgit import __version__
 from mlgit.cli import cli
-from tests.conftest import sh
-
-
-def run(cwd: Path, *args: str, env: dict | None = None):
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), env=env)
-    finally:
-        os.chdir(old)
+from tests.support import run_cli, sh
 
 
 def test_help_lists_the_commands_that_exist() -> None:
-    result = CliRunner().invoke(cli, ["--help"])
+    result = run_cli(None, "--help")
     assert result.exit_code == 0
     expected = [
         "init",
@@ -55,13 +45,13 @@ def test_help_lists_the_commands_that_exist() -> None:
 
 
 def test_version() -> None:
-    result = CliRunner().invoke(cli, ["--version"])
+    result = run_cli(None, "--version")
     assert result.exit_code == 0
     assert __version__ in result.output
 
 
 def test_init_in_empty_directory(tmp_path: Path) -> None:
-    result = run(tmp_path, "init")
+    result = run_cli(tmp_path, "init")
     assert result.exit_code == 0, result.output
     assert (tmp_path / ".git").is_dir()
     assert (tmp_path / ".dvc").is_dir()
@@ -85,7 +75,7 @@ def test_init_in_existing_repo_keeps_its_files(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("mine\n")
     sh(tmp_path, "git", "add", "README.md")
     sh(tmp_path, "git", "commit", "-q", "-m", "first")
-    result = run(tmp_path, "init")
+    result = run_cli(tmp_path, "init")
     assert result.exit_code == 0, result.output
     assert "kept     git repository" in result.output
     assert (tmp_path / "README.md").read_text() == "mine\n"
@@ -93,12 +83,12 @@ def test_init_in_existing_repo_keeps_its_files(tmp_path: Path) -> None:
 
 
 def test_init_twice_changes_nothing(tmp_path: Path) -> None:
-    assert run(tmp_path, "init").exit_code == 0
+    assert run_cli(tmp_path, "init").exit_code == 0
     (tmp_path / "mlgit.yaml").write_text("version: 1\n# edited\n")
     before = {
         p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git/" not in str(p)
     }
-    result = run(tmp_path, "init")
+    result = run_cli(tmp_path, "init")
     assert result.exit_code == 0
     assert "nothing to do" in result.output
     after = {
@@ -108,16 +98,16 @@ def test_init_twice_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_init_force_rewrites_config(tmp_path: Path) -> None:
-    assert run(tmp_path, "init").exit_code == 0
+    assert run_cli(tmp_path, "init").exit_code == 0
     (tmp_path / "mlgit.yaml").write_text("version: 1\n")
-    result = run(tmp_path, "init", "--force", "--ci", "github,gitlab")
+    result = run_cli(tmp_path, "init", "--force", "--ci", "github,gitlab")
     assert result.exit_code == 0, result.output
     config = yaml.safe_load((tmp_path / "mlgit.yaml").read_text())
     assert config["ci"]["providers"] == ["github", "gitlab"]
 
 
 def test_init_bad_provider(tmp_path: Path) -> None:
-    result = run(tmp_path, "init", "--ci", "jenkins")
+    result = run_cli(tmp_path, "init", "--ci", "jenkins")
     assert result.exit_code == 2
     assert "--ci" in result.stderr
     assert not (tmp_path / "mlgit.yaml").exists()
@@ -136,7 +126,7 @@ def test_init_in_unwritable_directory(tmp_path: Path) -> None:
             )
             if not immutable:
                 pytest.skip("running as root without chattr: nothing stops writes")
-        result = run(locked, "init")
+        result = run_cli(locked, "init")
         assert result.exit_code == 2
         assert "not writable" in result.stderr
         assert list(locked.iterdir()) == []
@@ -165,7 +155,7 @@ def test_git_missing_on_path(tmp_path: Path) -> None:
     empty.mkdir()
     work = tmp_path / "w"
     work.mkdir()
-    result = run(work, "init", env={"PATH": str(empty)})
+    result = run_cli(work, "init", env={"PATH": str(empty)})
     assert result.exit_code == 2
     assert "git was not found on PATH" in result.stderr
     assert list(work.iterdir()) == []
@@ -178,7 +168,7 @@ def test_dvc_missing_on_path(tmp_path: Path) -> None:
     (only_git / "git").symlink_to(git)
     work = tmp_path / "w"
     work.mkdir()
-    result = run(work, "init", env={"PATH": str(only_git)})
+    result = run_cli(work, "init", env={"PATH": str(only_git)})
     assert result.exit_code == 2
     assert "dvc was not found on PATH" in result.stderr
     assert list(work.iterdir()) == []

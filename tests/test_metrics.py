@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from jsonschema import Draft202012Validator
 from sklearn import metrics as skm
 
 from mlgit.config import Gate, Model
-from mlgit.documents import bundled_schema
 from mlgit.models import metrics
 from mlgit.models.gates import evaluate_gates
 from mlgit.repo import git as gitx
-from tests.conftest import Project
+from tests.support import Project, conforms
 
 
 # ---------------------------------------------------------------- reading
@@ -140,7 +138,7 @@ def test_evaluate_cli_writes_a_dvc_metrics_file(project: Project) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    Draft202012Validator(bundled_schema("evaluate-result.schema.json")).validate(report)
+    conforms(report, "evaluate-result.schema.json")
     written = json.loads((project.root / "eval/metrics.json").read_text())
     assert written == report["metrics"] and report["metrics_file"] == "eval/metrics.json"
     assert set(written) == {"task", "rows", "positive", "accuracy", "precision", "recall", "f1",

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from jsonschema import Draft202012Validator
 
-from mlgit.documents import bundled_schema
-from tests.conftest import Project
-from tests.test_drift import table
-from tests.test_profile import write
+from tests.support import Project, Templates, conforms, drifting_table, write_parquet
 
 SCHEMA = """\
 fields:
@@ -31,9 +28,9 @@ models:
 """
 
 
-@pytest.fixture
-def monitored(project: Project) -> Project:
-    write(table(2_000), project.root / "data" / "train.parquet")
+def monitor_model(project: Project) -> None:
+    """A tracked dataset with its schema and reference profile, and a model with a gate."""
+    write_parquet(drifting_table(2_000), project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     project.write("schemas/train.schema.yaml", SCHEMA)
     config = project.root / "mlgit.yaml"
@@ -45,19 +42,23 @@ def monitored(project: Project) -> Project:
     project.write("metrics.json", json.dumps({"roc_auc": 0.91}))
     assert project.mlgit("profile", "train").exit_code == 0, "profile"
     project.commit("a monitored model")
-    return project
+
+
+@pytest.fixture
+def monitored(tmp_path: Path, templates: Templates) -> Project:
+    return templates.derived("monitored", monitor_model, tmp_path)
 
 
 def monitor(project: Project, *args: str) -> tuple[int, dict]:
     result = project.mlgit("monitor", "--format", "json", *args)
     assert result.exit_code in (0, 1), result.output + result.stderr
     data = json.loads(result.output)
-    Draft202012Validator(bundled_schema("monitor-result.schema.json")).validate(data)
+    conforms(data, "monitor-result.schema.json")
     return result.exit_code, data
 
 
 def test_healthy_production_needs_nothing(monitored: Project) -> None:
-    write(table(1_000, seed=5), monitored.root / "prod.parquet")
+    write_parquet(drifting_table(1_000, seed=5), monitored.root / "prod.parquet")
     monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.88}))
     code, data = monitor(monitored, "--data", "prod.parquet", "--metrics", "prod-metrics.json")
     assert code == 0
@@ -67,8 +68,8 @@ def test_healthy_production_needs_nothing(monitored: Project) -> None:
 
 
 def test_drift_asks_for_retraining(monitored: Project) -> None:
-    shifted = table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
-    write(shifted, monitored.root / "prod.parquet")
+    shifted = drifting_table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    write_parquet(shifted, monitored.root / "prod.parquet")
     code, data = monitor(monitored, "--data", "prod.parquet")
     assert code == 1
     assert data["action"] == "retrain"
@@ -77,8 +78,8 @@ def test_drift_asks_for_retraining(monitored: Project) -> None:
 
 
 def test_schema_violation_asks_for_an_alert(monitored: Project) -> None:
-    bad = table(1_000, seed=5).set_column(1, "age", pa.array([150] * 1_000))
-    write(bad, monitored.root / "prod.parquet")
+    bad = drifting_table(1_000, seed=5).set_column(1, "age", pa.array([150] * 1_000))
+    write_parquet(bad, monitored.root / "prod.parquet")
     code, data = monitor(monitored, "--data", "prod.parquet")
     assert code == 1
     assert data["signals"]["schema"]["status"] == "fail"
@@ -89,7 +90,10 @@ def test_schema_violation_asks_for_an_alert(monitored: Project) -> None:
 
 
 def test_degraded_metrics_ask_for_rollback_over_retraining(monitored: Project) -> None:
-    write(table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)), monitored.root / "p.parquet")
+    write_parquet(
+        drifting_table(1_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4)),
+        monitored.root / "p.parquet",
+    )
     monitored.write("prod-metrics.json", json.dumps({"roc_auc": 0.62}))
     code, data = monitor(monitored, "--data", "p.parquet", "--metrics", "prod-metrics.json")
     assert code == 1

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
 
 from mlgit.data import io
 from mlgit.data import profile as profiles
 from mlgit.data.io import open_source
-from mlgit.documents import bundled_schema
 from mlgit.errors import MlgitError
-from tests.conftest import Project
+from tests.support import Project, conforms, read_table, write_parquet
 
 EXACT_NUMERIC = ("count", "null_count", "min", "max", "quantiles", "histogram", "sketch")
 CLOSE_NUMERIC = ("mean", "m2", "std")
@@ -43,12 +40,6 @@ def sample_table(rows: int = 20_000, seed: int = 0) -> pa.Table:
     )
 
 
-def write(table: pa.Table, path: Path, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, **kwargs)
-    return path
-
-
 def profile_of(path: Path, **kwargs) -> dict:
     return profiles.build(open_source(path), **kwargs)
 
@@ -72,20 +63,20 @@ def assert_same_profile(merged: dict, whole: dict) -> None:
 def test_two_halves_merge_into_the_whole(tmp_path: Path) -> None:
     table = sample_table()
     half = table.num_rows // 3  # unequal halves: nothing may depend on the split
-    whole = profile_of(write(table, tmp_path / "whole.parquet"))
-    first = profile_of(write(table.slice(0, half), tmp_path / "a.parquet"))
-    second = profile_of(write(table.slice(half), tmp_path / "b.parquet"))
+    whole = profile_of(write_parquet(table, tmp_path / "whole.parquet"))
+    first = profile_of(write_parquet(table.slice(0, half), tmp_path / "a.parquet"))
+    second = profile_of(write_parquet(table.slice(half), tmp_path / "b.parquet"))
     assert_same_profile(profiles.merge_profiles(first, second), whole)
     assert_same_profile(profiles.merge_profiles(second, first), whole)
 
 
 def test_batch_size_does_not_change_the_profile(tmp_path: Path) -> None:
     table = sample_table(5_000)
-    path = write(table, tmp_path / "d.parquet")
+    path = write_parquet(table, tmp_path / "d.parquet")
     reference = profile_of(path)
     accumulator = profiles.ProfileAccumulator()
     first_row = 0
-    for batch in pq.read_table(path).to_batches(max_chunksize=333):
+    for batch in read_table(path).to_batches(max_chunksize=333):
         accumulator.update(batch, first_row)
         first_row += batch.num_rows
     assert_same_profile(accumulator.profile(str(path)), reference)
@@ -93,12 +84,12 @@ def test_batch_size_does_not_change_the_profile(tmp_path: Path) -> None:
 
 def test_big_batches_on_threads_match_small_batches(tmp_path: Path) -> None:
     table = sample_table(profiles.PARALLEL_ROWS * 2 + 5)
-    path = write(table, tmp_path / "d.parquet")
+    path = write_parquet(table, tmp_path / "d.parquet")
     threaded = profiles.ProfileAccumulator()
-    threaded.update(pq.read_table(path).combine_chunks().to_batches()[0], 0)
+    threaded.update(read_table(path).combine_chunks().to_batches()[0], 0)
     sequential = profiles.ProfileAccumulator()
     first_row = 0
-    for batch in pq.read_table(path).to_batches(max_chunksize=profiles.PARALLEL_ROWS // 4):
+    for batch in read_table(path).to_batches(max_chunksize=profiles.PARALLEL_ROWS // 4):
         sequential.update(batch, first_row)
         first_row += batch.num_rows
     assert not sequential._pending  # small batches: profiled on the calling thread
@@ -114,12 +105,12 @@ def test_strings_read_as_dictionaries_profile_like_plain_strings(tmp_path: Path)
         "city",
         pa.array(city.to_pylist(), mask=np.arange(len(city)) % 11 == 0),  # some missing
     )
-    path = write(table, tmp_path / "d.parquet", row_group_size=7_000)
+    path = write_parquet(table, tmp_path / "d.parquet", row_group_size=7_000)
     source = open_source(path)
     assert io.dictionary_encoded(source, ["city"]) == ["city"]  # the dictionary path is taken
     plain = profiles.ProfileAccumulator()
     first_row = 0
-    for batch in pq.read_table(path).to_batches(max_chunksize=4_000):
+    for batch in read_table(path).to_batches(max_chunksize=4_000):
         plain.update(batch, first_row)
         first_row += batch.num_rows
     read_as_dictionary = profiles.build(source)
@@ -159,7 +150,7 @@ def test_csv_types_widen_when_a_later_block_disagrees(project: Project) -> None:
 
 def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:
     table = sample_table()
-    column = profile_of(write(table, tmp_path / "d.parquet"))["columns"]["x"]
+    column = profile_of(write_parquet(table, tmp_path / "d.parquet"))["columns"]["x"]
     x = table["x"].to_numpy()
     finite = x[np.isfinite(x)]
     assert column["count"] == len(x)
@@ -174,7 +165,7 @@ def test_numeric_summary_matches_numpy(tmp_path: Path) -> None:
 
 def test_histogram_has_quantile_bins_and_empty_open_ends(tmp_path: Path) -> None:
     table = sample_table()
-    column = profile_of(write(table, tmp_path / "d.parquet"))["columns"]["income"]
+    column = profile_of(write_parquet(table, tmp_path / "d.parquet"))["columns"]["income"]
     edges, counts = column["histogram"]["edges"], column["histogram"]["counts"]
     assert len(counts) == len(edges) + 1 == profiles.HISTOGRAM_BINS + 2
     assert counts[0] == 0 and counts[-1] == 0
@@ -190,7 +181,7 @@ def test_histogram_has_quantile_bins_and_empty_open_ends(tmp_path: Path) -> None
 def test_sketch_memory_is_bounded_and_offsets_keep_resolution(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     table = pa.table({"wide": rng.standard_cauchy(200_000), "narrow": 1000 + rng.random(200_000)})
-    columns = profile_of(write(table, tmp_path / "d.parquet"))["columns"]
+    columns = profile_of(write_parquet(table, tmp_path / "d.parquet"))["columns"]
     for column in columns.values():
         sketch = column["sketch"]
         assert len(sketch["positive"]["keys"]) + len(sketch["negative"]["keys"]) < 2048
@@ -210,7 +201,7 @@ def test_special_columns(tmp_path: Path) -> None:
             "nested": pa.array([[1, 2]] * 100),
         }
     )
-    columns = profile_of(write(table, tmp_path / "d.parquet"))["columns"]
+    columns = profile_of(write_parquet(table, tmp_path / "d.parquet"))["columns"]
     assert columns["const"]["histogram"]["counts"] == [0, 100, 0]
     assert columns["const"]["std"] == 0.0 and columns["const"]["quantiles"]["0.5"] == 7.0
     assert columns["zeros"]["histogram"]["counts"] == [0, 100, 0]
@@ -223,7 +214,9 @@ def test_special_columns(tmp_path: Path) -> None:
 
 def test_categories_beyond_the_tracked_limit_go_to_other(tmp_path: Path) -> None:
     values = [f"id-{i}" for i in range(25_000)] + ["common"] * 1_000
-    column = profile_of(write(pa.table({"id": values}), tmp_path / "d.parquet"))["columns"]["id"]
+    column = profile_of(write_parquet(pa.table({"id": values}), tmp_path / "d.parquet"))["columns"][
+        "id"
+    ]
     assert column["top"][0] == {"value": "common", "count": 1_000}
     assert len(column["top"]) == profiles.TOP_K
     assert column["truncated"] is True
@@ -243,7 +236,7 @@ def test_distinct_values_are_counted_and_merge(tmp_path: Path) -> None:
             "x": rng.normal(0, 1, rows),  # floats carry no distinct count
         }
     )
-    whole = profile_of(write(table, tmp_path / "whole.parquet"))
+    whole = profile_of(write_parquet(table, tmp_path / "whole.parquet"))
     columns = whole["columns"]
     assert columns["code"]["distinct"] == 300 and columns["year"]["distinct"] == 25
     assert len(columns["code"]["distinct_sketch"]) == 300  # exact below DISTINCT_K
@@ -251,8 +244,8 @@ def test_distinct_values_are_counted_and_merge(tmp_path: Path) -> None:
         assert len(columns[name]["distinct_sketch"]) == profiles.DISTINCT_K
         assert columns[name]["distinct"] == pytest.approx(rows, rel=0.05), name
     assert "distinct" not in columns["x"] and "distinct_sketch" not in columns["x"]
-    first = profile_of(write(table.slice(0, 11_111), tmp_path / "a.parquet"))
-    second = profile_of(write(table.slice(11_111), tmp_path / "b.parquet"))
+    first = profile_of(write_parquet(table.slice(0, 11_111), tmp_path / "a.parquet"))
+    second = profile_of(write_parquet(table.slice(11_111), tmp_path / "b.parquet"))
     for merged in (
         profiles.merge_profiles(first, second),
         profiles.merge_profiles(second, first),
@@ -279,14 +272,14 @@ def test_string_hashes_depend_on_every_byte_and_the_order() -> None:
 
 
 def test_profile_file_follows_the_schema(tmp_path: Path) -> None:
-    profile = profile_of(write(sample_table(2_000), tmp_path / "d.parquet"))
+    profile = profile_of(write_parquet(sample_table(2_000), tmp_path / "d.parquet"))
     data = json.loads(profiles.dumps(profile))
-    Draft202012Validator(bundled_schema("profile.schema.json")).validate(data)
+    conforms(data, "profile.schema.json")
 
 
 # ---------------------------------------------------------------- the CLI
 def tracked_project(project: Project, table: pa.Table) -> Project:
-    write(table, project.root / "data" / "train.parquet")
+    write_parquet(table, project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     config = project.root / "mlgit.yaml"
     text = config.read_text().replace(
@@ -312,7 +305,7 @@ def test_profile_by_name_writes_the_reference(project: Project) -> None:
 def test_profile_at_a_revision_reads_the_old_data(project: Project) -> None:
     tracked_project(project, sample_table(3_000, seed=1))
     project.sh("dvc", "push", "-q")
-    write(sample_table(4_000, seed=2), project.root / "data" / "train.parquet")
+    write_parquet(sample_table(4_000, seed=2), project.root / "data" / "train.parquet")
     project.sh("dvc", "add", "-q", "data/train.parquet")
     project.commit("new data")
     result = project.mlgit(
@@ -322,7 +315,9 @@ def test_profile_at_a_revision_reads_the_old_data(project: Project) -> None:
     old = json.loads((project.root / "old.json").read_text())
     assert old["rows"] == 3_000 and old["source"] == "data/train.parquet@HEAD~1"
     assert json.loads(result.output) == old  # --format json prints the profile itself
-    expected = profile_of(write(sample_table(3_000, seed=1), project.root.parent / "v1.parquet"))
+    expected = profile_of(
+        write_parquet(sample_table(3_000, seed=1), project.root.parent / "v1.parquet")
+    )
     assert old["columns"] == expected["columns"]
 
 
@@ -338,7 +333,7 @@ def test_profile_text_shows_dates_and_identifiers(project: Project) -> None:
             "plan": pa.array(np.array(["free", "pro"])[np.arange(rows) % 2]).dictionary_encode(),
         }
     )
-    write(table, project.root / "d.parquet")
+    write_parquet(table, project.root / "d.parquet")
     result = project.mlgit("profile", "d.parquet", "-o", "p.json", "--format", "markdown")
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("| ")]
@@ -356,7 +351,7 @@ def test_profile_text_shows_dates_and_identifiers(project: Project) -> None:
 
 
 def test_corrupt_distinct_sketch_is_refused(tmp_path: Path) -> None:
-    profile = profile_of(write(pa.table({"n": [3, 1, 2]}), tmp_path / "d.parquet"))
+    profile = profile_of(write_parquet(pa.table({"n": [3, 1, 2]}), tmp_path / "d.parquet"))
     profile["columns"]["n"]["distinct_sketch"].reverse()
     (tmp_path / "p.json").write_text(json.dumps(profile))
     with pytest.raises(MlgitError, match=r"p.json: columns.n.distinct_sketch: not a valid profile"):
@@ -364,7 +359,7 @@ def test_corrupt_distinct_sketch_is_refused(tmp_path: Path) -> None:
 
 
 def test_profile_of_a_path_needs_an_output(project: Project) -> None:
-    write(sample_table(100), project.root / "extra.parquet")
+    write_parquet(sample_table(100), project.root / "extra.parquet")
     result = project.mlgit("profile", "extra.parquet")
     assert result.exit_code == 2
     assert "extra.parquet" in result.stderr and "-o FILE" in result.stderr

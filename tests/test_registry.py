@@ -5,95 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
-from mlgit.documents import bundled_schema
 from mlgit.models import registry
-from tests.conftest import Project
+from tests.support import MODEL_CONFIG, Project, json_output, metrics, retrain
 
 GTO = str(Path(sys.executable).parent / "gto")
-CONFIG = """\
-version: 1
-datasets:
-  train:
-    path: data/train.csv
-models:
-  churn:
-    path: models/churn.pkl
-    metrics: metrics.json
-    dataset: train
-    gates:
-      - {metric: roc_auc, min: 0.80}
-      - {metric: roc_auc, max_drop: 0.02}
-stages: [staging, prod]
-promotion:
-  requires:
-    prod: [staging]
-"""
-
-
-def metrics(roc_auc: float) -> str:
-    return json.dumps({"roc_auc": roc_auc, "slices": {"sex": {"accuracy": {"F": 0.8, "M": 0.82}}}})
-
-
-def setup_model(project: Project, config: str = CONFIG, roc_auc: float = 0.85) -> Project:
-    """A trained model: data and model tracked by DVC and pushed, metrics committed."""
-    project.write("mlgit.yaml", config)
-    project.write("data/train.csv", "x,y\n1,0\n2,1\n")
-    project.write("models/churn.pkl", "model-1")
-    project.sh("dvc", "add", "-q", "data/train.csv", "models/churn.pkl")
-    project.sh("dvc", "push", "-q")
-    project.write("metrics.json", metrics(roc_auc))
-    project.commit("train churn")
-    return project
-
-
-def retrain(project: Project, roc_auc: float, model: str | None = None) -> str:
-    """A new commit with new metrics; with `model`, new model bytes tracked and pushed too."""
-    if model is not None:
-        project.write("models/churn.pkl", model)
-        project.sh("dvc", "add", "-q", "models/churn.pkl")
-        project.sh("dvc", "push", "-q")
-    project.write("metrics.json", metrics(roc_auc))
-    return project.commit(f"retrain {roc_auc}")
-
-
-_TEMPLATES: dict[str, Path] = {}
-
-
-def copy_project(template: Path, tmp_path: Path) -> Project:
-    """A fresh copy of a set-up project (repo + its own DVC remote): `dvc add/push` once."""
-    root, remote = tmp_path / "repo", tmp_path / "dvc-remote"
-    shutil.copytree(template / "repo", root, symlinks=True)
-    shutil.copytree(template / "dvc-remote", remote)
-    config = root / ".dvc" / "config.local"
-    config.write_text(config.read_text().replace(str(template / "dvc-remote"), str(remote)))
-    return Project(root=root, remote=remote)
-
-
-@pytest.fixture
-def churn(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """`setup_model` on a fresh `project`, built once per session and copied per test."""
-    if "churn" not in _TEMPLATES:
-        base = tmp_path_factory.mktemp("churn-template")
-        (base / "repo").mkdir()
-        (base / "dvc-remote").mkdir()
-        template = Project(root=base / "repo", remote=base / "dvc-remote")
-        template.sh("git", "init", "-q", "-b", "main")
-        assert template.mlgit("init").exit_code == 0
-        # in config.local (not committed), so a copy can point at its own remote
-        template.sh("dvc", "remote", "add", "--local", "-d", "local", str(template.remote))
-        template.commit("init")
-        setup_model(template)
-        _TEMPLATES["churn"] = base
-    return copy_project(_TEMPLATES["churn"], tmp_path)
 
 
 def tags(project: Project) -> list[str]:
@@ -108,15 +30,13 @@ def gto(project: Project, *args: str):
 def registry_json(project: Project, *args: str) -> dict:
     result = project.mlgit("registry", *args, "--format", "json")
     assert result.exit_code in (0, 1), result.output
-    data = json.loads(result.stdout)
-    Draft202012Validator(bundled_schema("registry-result.schema.json")).validate(data)
+    data = json_output(result.stdout, "registry-result.schema.json")
     return data
 
 
 def change_json(project: Project, *args: str) -> tuple[int, dict]:
     result = project.mlgit(*args, "--format", "json")
-    data = json.loads(result.stdout)
-    Draft202012Validator(bundled_schema("registry-result.schema.json")).validate(data)
+    data = json_output(result.stdout, "registry-result.schema.json")
     return result.exit_code, data
 
 
@@ -415,9 +335,9 @@ def test_push_to_a_real_remote(churn: Project, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- races
-RACE_CONFIG = CONFIG.replace("stages: [staging, prod]", "stages: [staging, prod, canary]").replace(
-    "    prod: [staging]\n", "    {}\n"
-)
+RACE_CONFIG = MODEL_CONFIG.replace(
+    "stages: [staging, prod]", "stages: [staging, prod, canary]"
+).replace("    prod: [staging]\n", "    {}\n")
 
 
 def test_two_promotes_racing_in_two_processes(churn: Project) -> None:
@@ -601,7 +521,7 @@ def test_two_processes_promoting_two_versions_to_one_stage(churn: Project) -> No
 
 def test_provenance_of_a_model_made_by_a_dvc_pipeline(project: Project) -> None:
     """Model and metrics are outputs of a `dvc.yaml` stage: hashes come from dvc.lock."""
-    project.write("mlgit.yaml", CONFIG)
+    project.write("mlgit.yaml", MODEL_CONFIG)
     project.write("data/train.csv", "x,y\n1,0\n2,1\n")
     project.sh("dvc", "add", "-q", "data/train.csv")
     project.write(
@@ -815,7 +735,7 @@ def test_a_repository_without_commits_says_so(project: Project) -> None:
     fresh.mkdir()
     subprocess.run(["git", "init", "-q", str(fresh)], check=True)
     (fresh / "mlgit.yaml").write_text(
-        CONFIG.replace("datasets:\n  train:\n    path: data/train.csv\n", "").replace(
+        MODEL_CONFIG.replace("datasets:\n  train:\n    path: data/train.csv\n", "").replace(
             "    dataset: train\n", ""
         )
     )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mlgit.cli import cli
 from mlgit.data.infer import infer_schema
 from mlgit.data.io import open_source
 from mlgit.data.schema import (
@@ -25,15 +23,7 @@ from mlgit.data.schema import (
     schema_problems,
 )
 from mlgit.errors import MlgitError
-
-
-def run(cwd: Path, *args: str) -> Result:
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+from tests.support import run_cli
 
 
 def table() -> pa.Table:
@@ -144,22 +134,22 @@ def test_infer_types_required_ranges_enum_unique(tmp_path: Path) -> None:
 
 def test_schema_infer_command_writes_a_file_that_validates(tmp_path: Path) -> None:
     pq.write_table(table(), tmp_path / "people.parquet")
-    result = run(tmp_path, "schema", "infer", "people.parquet", "-o", "schemas/people.yaml")
+    result = run_cli(tmp_path, "schema", "infer", "people.parquet", "-o", "schemas/people.yaml")
     assert result.exit_code == 0, result.output
     assert "Inferred from people.parquet" in (tmp_path / "schemas/people.yaml").read_text()
-    result = run(tmp_path, "validate", "people.parquet", "--schema", "schemas/people.yaml")
+    result = run_cli(tmp_path, "validate", "people.parquet", "--schema", "schemas/people.yaml")
     assert result.exit_code == 0, result.output
-    printed = run(tmp_path, "schema", "infer", "people.parquet")
+    printed = run_cli(tmp_path, "schema", "infer", "people.parquet")
     assert printed.exit_code == 0 and "fields:" in printed.output
     assert "enum: [Lima, Oslo, Pune]" in printed.output
-    no_enum = run(tmp_path, "schema", "infer", "people.parquet", "--enum-limit", "2")
+    no_enum = run_cli(tmp_path, "schema", "infer", "people.parquet", "--enum-limit", "2")
     assert no_enum.exit_code == 0 and "enum:" not in no_enum.output
 
 
 def test_inferred_then_hand_edited_schema_keeps_every_rule(tmp_path: Path) -> None:
     pq.write_table(table(), tmp_path / "people.parquet")
     pq.write_table(table().slice(0, 4), tmp_path / "small.parquet")
-    assert run(tmp_path, "schema", "infer", "people.parquet", "-o", "s.yaml").exit_code == 0
+    assert run_cli(tmp_path, "schema", "infer", "people.parquet", "-o", "s.yaml").exit_code == 0
     file = tmp_path / "s.yaml"
     edited = file.read_text().replace("maximum: 60", "maximum: 59  # a hand-set bound")
     edited += (
@@ -181,15 +171,15 @@ def test_inferred_then_hand_edited_schema_keeps_every_rule(tmp_path: Path) -> No
     again.write_text(dump_schema(loaded), encoding="utf-8")
     assert load_schema(again) == loaded
     assert yaml.safe_load(again.read_text()) == yaml.safe_load(file.read_text())
-    result = run(tmp_path, "validate", "people.parquet", "--schema", "again.yaml")
+    result = run_cli(tmp_path, "validate", "people.parquet", "--schema", "again.yaml")
     assert result.exit_code == 1  # age 60 is now over the hand-set maximum
     assert "row 4: 60" in result.output
-    small = run(tmp_path, "validate", "small.parquet", "--schema", "again.yaml")
+    small = run_cli(tmp_path, "validate", "small.parquet", "--schema", "again.yaml")
     assert small.exit_code == 0 and "1 warned" in small.output  # row_count is only a warning
 
 
 def test_schema_infer_of_missing_file_writes_nothing(tmp_path: Path) -> None:
-    result = run(tmp_path, "schema", "infer", "nope.parquet", "-o", "out.yaml")
+    result = run_cli(tmp_path, "schema", "infer", "nope.parquet", "-o", "out.yaml")
     assert result.exit_code == 2
     assert "nope.parquet" in result.stderr and "no such file" in result.stderr
     assert not (tmp_path / "out.yaml").exists()
@@ -265,7 +255,7 @@ def test_check_config_reports_problems_in_schema_files(tmp_path: Path) -> None:
         "fields:\n  - name: id\n    tpye: integer\nexpectations:\n  - {expect: mean}\n",
         encoding="utf-8",
     )
-    result = run(tmp_path, "check-config")
+    result = run_cli(tmp_path, "check-config")
     assert result.exit_code == 2
     assert "people.schema.yaml:3: fields.0.tpye: unknown key; did you mean 'type'?" in result.stderr
     assert "people.schema.yaml:5: expectations.0.column: required" in result.stderr
@@ -276,9 +266,9 @@ def test_check_config_reports_problems_in_schema_files(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- data that used to crash infer
 def infer_then_validate(tmp_path: Path, data: str) -> Result:
     """`schema infer` of `data` succeeds, and the same data passes the schema it wrote."""
-    inferred = run(tmp_path, "schema", "infer", data, "-o", "s.yaml")
+    inferred = run_cli(tmp_path, "schema", "infer", data, "-o", "s.yaml")
     assert inferred.exit_code == 0, inferred.output
-    return run(tmp_path, "validate", data, "--schema", "s.yaml", "--format", "json")
+    return run_cli(tmp_path, "validate", data, "--schema", "s.yaml", "--format", "json")
 
 
 def field_of(tmp_path: Path, name: str) -> dict:
@@ -309,7 +299,9 @@ def test_duplicate_column_names_are_bad_input(tmp_path: Path, fmt: str) -> None:
         pq.write_table(table, tmp_path / "d.parquet")
     (tmp_path / "s.yaml").write_text("fields:\n  - {name: a, type: integer}\n", encoding="utf-8")
     for args in (("schema", "infer", f"d.{fmt}", "-o", "out.yaml"), ("validate", f"d.{fmt}")):
-        result = run(tmp_path, *args, *(["--schema", "s.yaml"] if args[0] == "validate" else []))
+        result = run_cli(
+            tmp_path, *args, *(["--schema", "s.yaml"] if args[0] == "validate" else [])
+        )
         assert result.exit_code == 2, result.output
         assert f"d.{fmt}: duplicate column 'a' in the data; rename one" in result.stderr
     assert not (tmp_path / "out.yaml").exists()
@@ -329,7 +321,7 @@ def test_infer_of_a_directory_whose_files_have_different_columns(tmp_path: Path)
     (tmp_path / "parts").mkdir()
     pq.write_table(pa.table({"a": [1]}), tmp_path / "parts" / "1.parquet")
     pq.write_table(pa.table({"a": [1], "b": [2]}), tmp_path / "parts" / "2.parquet")
-    result = run(tmp_path, "schema", "infer", "parts", "-o", "out.yaml")
+    result = run_cli(tmp_path, "schema", "infer", "parts", "-o", "out.yaml")
     assert result.exit_code == 2, result.output
     assert "parts/2.parquet: has a column 'b'" in result.stderr
     assert not (tmp_path / "out.yaml").exists()
@@ -339,7 +331,7 @@ def test_infer_of_a_directory_whose_parquet_types_cannot_widen(tmp_path: Path) -
     (tmp_path / "parts").mkdir()
     pq.write_table(pa.table({"a": [1]}), tmp_path / "parts" / "1.parquet")
     pq.write_table(pa.table({"a": ["x"]}), tmp_path / "parts" / "2.parquet")
-    result = run(tmp_path, "schema", "infer", "parts")
+    result = run_cli(tmp_path, "schema", "infer", "parts")
     assert result.exit_code == 2, result.output
     assert "parts/2.parquet: column 'a' is string here and int64 in 1.parquet" in result.stderr
 
@@ -398,11 +390,8 @@ def test_inferred_datetimes_with_utc_offsets_pass_the_same_data(tmp_path: Path) 
 
 
 def test_infer_refuses_csv_text_that_is_not_utf8(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from mlgit.cli import cli
 
     (tmp_path / "latin1.csv").write_bytes(b"id,name\n1,caf\xe9\n2,ok\n")
-    result = CliRunner().invoke(cli, ["schema", "infer", str(tmp_path / "latin1.csv")])
+    result = run_cli(None, "schema", "infer", str(tmp_path / "latin1.csv"))
     assert result.exit_code == 2  # not a silent `type: any`
     assert "latin1.csv:2: column 'name' is not valid UTF-8 text" in result.stderr

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from mlgit.data.schema import load_schema
-from tests.conftest import Project
+from tests.support import Project
 
 
 def table() -> pa.Table:

@@ -9,19 +9,16 @@ import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import jsonschema
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mlgit.cli import cli
 from mlgit.data.checks import validate
 from mlgit.data.io import open_source
 from mlgit.data.schema import load_schema
-from mlgit.documents import bundled_schema
-from tests.conftest import Project
+from tests.support import Project, conforms, run_cli
 
 SCHEMA = """\
 primaryKey: id
@@ -58,15 +55,6 @@ def people(n: int = 40, bad_age: tuple[int, ...] = ()) -> pa.Table:
     )
 
 
-def run(cwd: Path, *args: str) -> Result:
-    old = Path.cwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
-
-
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     (tmp_path / "schema.yaml").write_text(SCHEMA, encoding="utf-8")
@@ -75,7 +63,7 @@ def work(tmp_path: Path) -> Path:
 
 def results_of(output: str) -> dict:
     data = json.loads(output)
-    jsonschema.validate(data, bundled_schema("validate-result.schema.json"))
+    conforms(data, "validate-result.schema.json")
     return data
 
 
@@ -87,14 +75,14 @@ def check(data: dict, name: str, column: str | None = None) -> dict:
 # ---------------------------------------------------------------- formats and files
 def test_parquet_passes_with_exit_0(work: Path) -> None:
     pq.write_table(people(), work / "p.parquet", row_group_size=16)
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml")
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output
 
 
 def test_failures_counted_with_row_numbers_and_exit_1(work: Path) -> None:
     pq.write_table(people(bad_age=(3, 17, 33)), work / "p.parquet", row_group_size=16)
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
     assert result.exit_code == 1
     data = results_of(result.output)
     maximum = check(data, "maximum", "age")
@@ -110,10 +98,10 @@ def test_failures_counted_with_row_numbers_and_exit_1(work: Path) -> None:
 
 def test_sample_limits_examples_and_says_so(work: Path) -> None:
     pq.write_table(people(bad_age=tuple(range(10))), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--sample", "2")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--sample", "2")
     assert result.exit_code == 1
     assert "10 failing values, examples truncated to the first 2" in result.output
-    result = run(
+    result = run_cli(
         work,
         "validate",
         "p.parquet",
@@ -138,7 +126,7 @@ def test_csv_with_missing_values_and_unconvertible_types(work: Path) -> None:
     (work / "c.csv").write_text(
         "n,d\n1,2024-01-01\nNA,2024-02-30\nseven,not a date\n12,2024-03-01\n", encoding="utf-8"
     )
-    result = run(work, "validate", "c.csv", "--schema", "s.yaml", "--format", "json")
+    result = run_cli(work, "validate", "c.csv", "--schema", "s.yaml", "--format", "json")
     assert result.exit_code == 1
     data = results_of(result.output)
     assert check(data, "type", "n")["unexpected_count"] == 1
@@ -156,13 +144,13 @@ def test_jsonl_and_directories_of_parquet(work: Path) -> None:
     pq.write_table(table.slice(0, 20), work / "parts" / "a.parquet")
     pq.write_table(table.slice(20), work / "parts" / "b.parquet")
     (work / "parts" / "_SUCCESS").write_text("")
-    result = run(work, "validate", "parts", "--schema", "schema.yaml", "--format", "json")
+    result = run_cli(work, "validate", "parts", "--schema", "schema.yaml", "--format", "json")
     assert result.exit_code == 0, result.output
     assert results_of(result.output)["datasets"][0]["row_count"] == 40
     lines = [json.dumps(row) for row in table.to_pylist()]
     lines[5] = json.dumps({**table.to_pylist()[5], "id": 4})
     (work / "p.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run(work, "validate", "p.jsonl", "--schema", "schema.yaml", "--format", "json")
+    result = run_cli(work, "validate", "p.jsonl", "--schema", "schema.yaml", "--format", "json")
     assert result.exit_code == 1
     unique = check(results_of(result.output), "unique", "id")
     assert unique["unexpected_count"] == 2
@@ -171,16 +159,16 @@ def test_jsonl_and_directories_of_parquet(work: Path) -> None:
 
 def test_markdown_is_compact_and_junit_has_one_testcase_per_check(work: Path) -> None:
     pq.write_table(people(bad_age=(1,)), work / "p.parquet")
-    md = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "markdown")
+    md = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "markdown")
     assert md.exit_code == 1
     assert md.output.startswith("### ❌ mlgit validate")
     assert "| ❌ | maximum | age |" in md.output
     assert "| ✅ |" not in md.output  # passing checks are only counted
-    junit = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "junit")
+    junit = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "junit")
     suite = ET.fromstring(junit.output).find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
-    json_out = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
+    json_out = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--format", "json")
     assert len(cases) == len(results_of(json_out.output)["datasets"][0]["checks"])
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     assert failed == ["maximum age"]
@@ -189,7 +177,7 @@ def test_markdown_is_compact_and_junit_has_one_testcase_per_check(work: Path) ->
 
 def test_output_file_is_written(work: Path) -> None:
     pq.write_table(people(), work / "p.parquet")
-    result = run(
+    result = run_cli(
         work,
         "validate",
         "p.parquet",
@@ -214,7 +202,7 @@ def test_warn_severity_never_fails_and_mostly_allows_some(work: Path) -> None:
         encoding="utf-8",
     )
     pq.write_table(people(bad_age=(0,)), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
     data = results_of(result.output)
     assert check(data, "maximum")["status"] == "warn"
     assert check(data, "values_in_set")["ok"] is True  # a third are Oslo
@@ -236,7 +224,7 @@ def test_custom_check_from_the_repository(work: Path) -> None:
     )
     (work / ".git").mkdir()
     pq.write_table(people(6), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
     custom = check(results_of(result.output), "custom:even_ids")
     assert custom["unexpected_count"] == 3
     assert [e["row"] for e in custom["examples"]] == [1, 3, 5]
@@ -261,7 +249,7 @@ def test_fail_fast_stops_reading(work: Path) -> None:
 
 # -------------------------------------------------------- bad input: exit 2, nothing written
 def bad(work: Path, *args: str) -> Result:
-    result = run(work, "validate", *args, "--format", "json", "-o", "out.json")
+    result = run_cli(work, "validate", *args, "--format", "json", "-o", "out.json")
     assert result.exit_code == 2, result.output
     assert not (work / "out.json").exists()
     assert "Traceback" not in result.stderr
@@ -510,7 +498,7 @@ def test_every_constraint_and_expectation_is_counted(work: Path) -> None:
         }
     )
     pq.write_table(table, work / "e.parquet", row_group_size=3)
-    result = run(work, "validate", "e.parquet", "--schema", "every.yaml", "--format", "json")
+    result = run_cli(work, "validate", "e.parquet", "--schema", "every.yaml", "--format", "json")
     assert result.exit_code == 1, result.output
     data = results_of(result.output)
     assert check(data, "exclusiveMinimum", "part")["examples"] == [{"row": 5, "value": 0}]
@@ -545,7 +533,7 @@ def test_warnings_alone_exit_0(work: Path) -> None:
         encoding="utf-8",
     )
     pq.write_table(people(bad_age=(0,)), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "s.yaml", "--format", "json")
     assert result.exit_code == 0, result.output
     data = results_of(result.output)
     assert data["status"] == "warn" and data["ok"] is True
@@ -555,7 +543,7 @@ def test_warnings_alone_exit_0(work: Path) -> None:
 # ---------------------------------------------------------------- the terminal report
 def test_text_lists_only_problems_and_counts_the_passing_checks(work: Path) -> None:
     pq.write_table(people(bad_age=(3,)), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml")
     assert result.exit_code == 1
     lines = [line.strip() for line in result.output.splitlines()]
     assert "13 checks: 12 passed, 1 failed" in result.output
@@ -567,7 +555,7 @@ def test_text_lists_only_problems_and_counts_the_passing_checks(work: Path) -> N
 
 def test_text_when_everything_passes_is_one_line_per_dataset(work: Path) -> None:
     pq.write_table(people(), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml")
     assert result.exit_code == 0
     assert "13 checks: 13 passed" in result.output
     assert "minimum" not in result.output and "pattern" not in result.output
@@ -575,12 +563,12 @@ def test_text_when_everything_passes_is_one_line_per_dataset(work: Path) -> None
 
 def test_verbose_text_lists_every_check(work: Path) -> None:
     pq.write_table(people(bad_age=(3,)), work / "p.parquet")
-    result = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "-v")
+    result = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "-v")
     assert result.exit_code == 1
     lines = [line.strip() for line in result.output.splitlines()]
     marks = [line[0] for line in lines if line[:1] in ("✓", "✗") and "│" in line]
     assert marks.count("✗") == 1 and marks.count("✓") == 12
-    again = run(work, "validate", "p.parquet", "--schema", "schema.yaml", "--verbose")
+    again = run_cli(work, "validate", "p.parquet", "--schema", "schema.yaml", "--verbose")
     assert "(40 rows, cached)" in again.output and "✓ │ minimum" in again.output
 
 
@@ -691,12 +679,12 @@ def test_fail_fast_from_the_command_line(work: Path) -> None:
         encoding="utf-8",
     )
     args = ("validate", "big.parquet", "--schema", "s.yaml", "--format", "json")
-    stopped = results_of(run(work, *args, "--fail-fast").output)["datasets"][0]
+    stopped = results_of(run_cli(work, *args, "--fail-fast").output)["datasets"][0]
     assert stopped["stopped_early"] is True and stopped["row_count"] < rows
     assert next(c for c in stopped["checks"] if c["check"] == "mean")["status"] == "skip"
-    full = results_of(run(work, *args, "--no-cache").output)["datasets"][0]
+    full = results_of(run_cli(work, *args, "--no-cache").output)["datasets"][0]
     assert full["stopped_early"] is False and full["row_count"] == rows
-    text = run(work, "validate", "big.parquet", "--schema", "s.yaml", "--fail-fast")
+    text = run_cli(work, "validate", "big.parquet", "--schema", "s.yaml", "--fail-fast")
     assert text.exit_code == 1 and "--fail-fast stopped at the first failing batch" in text.output
 
 
@@ -704,7 +692,7 @@ def test_fail_fast_from_the_command_line(work: Path) -> None:
 def counts(work: Path, data: str, schema: str) -> dict:
     """(check, column) -> unexpected_count of validating `data` (a failing run, exit 1)."""
     (work / "s.yaml").write_text(schema, encoding="utf-8")
-    result = run(work, "validate", data, "--schema", "s.yaml", "--format", "json", "-v")
+    result = run_cli(work, "validate", data, "--schema", "s.yaml", "--format", "json", "-v")
     assert result.exit_code == 1, result.output
     rows = results_of(result.output)["datasets"][0]["checks"]
     return {(c["check"], c["column"]): c["unexpected_count"] for c in rows}
@@ -776,7 +764,7 @@ def test_mean_and_quantile_of_dates_count_days_since_1970(work: Path) -> None:
         "  - {expect: mean, column: t, min: 1704067205, max: 1704067205}\n"
     )
     (work / "s.yaml").write_text(schema, encoding="utf-8")
-    result = run(work, "validate", "d.parquet", "--schema", "s.yaml", "--format", "json", "-v")
+    result = run_cli(work, "validate", "d.parquet", "--schema", "s.yaml", "--format", "json", "-v")
     assert result.exit_code == 1, result.output
     data = results_of(result.output)
     assert check(data, "quantile", "d")["ok"] is True

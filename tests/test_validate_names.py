@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Project
-from tests.test_drift import table
-from tests.test_profile import write
+from tests.support import Project, drifting_table, write_parquet
 
 
 def tracked(project: Project) -> Project:
-    write(table(500), project.root / "data" / "train.parquet")
+    write_parquet(drifting_table(500), project.root / "data" / "train.parquet")
     assert project.mlgit("track", "data/train.parquet").exit_code == 0
     return project
 
@@ -33,8 +31,8 @@ def test_a_dataset_named_twice_is_validated_once(project: Project) -> None:
 def test_a_file_of_a_directory_dataset_without_a_column(project: Project) -> None:
     import pyarrow as pa
 
-    write(pa.table({"a": [1, 2], "b": [1, 1]}), project.root / "parts" / "1.parquet")
-    write(pa.table({"a": [3, 4]}), project.root / "parts" / "2.parquet")
+    write_parquet(pa.table({"a": [1, 2], "b": [1, 1]}), project.root / "parts" / "1.parquet")
+    write_parquet(pa.table({"a": [3, 4]}), project.root / "parts" / "2.parquet")
     project.write("s.yaml", "fields:\n  - {name: a, type: integer}\n  - {name: b, type: integer}\n")
     result = project.mlgit("validate", "parts", "--schema", "s.yaml")
     assert result.exit_code == 2
