@@ -269,3 +269,73 @@ def copy_project(template: Path, tmp_path: Path) -> Project:
     config = root / ".dvc" / "config.local"
     config.write_text(config.read_text().replace(str(template / "dvc-remote"), str(remote)))
     return Project(root=root, remote=remote)
+
+
+# ---------------------------------------------------------------- mlgit.yaml variants for ci
+ONE_MODEL = """\
+version: 1
+models:
+  churn:
+    path: models/churn.pkl
+    metrics: metrics.json
+    gates:
+      - {metric: roc_auc, min: 0.7}
+"""
+TWO_MODELS = """\
+version: 1
+models:
+  churn:
+    metrics: metrics.json
+  fraud-detector:
+    metrics: fraud/metrics.json
+stages: [dev, staging, prod]
+monitor:
+  model: churn
+"""
+TRICKY_DEPLOY = """./deploy.sh {model} {version} {stage} "Zoë: #1" '$HOME' ${X:-y}"""
+TRICKY_TEST = """pytest -k "not slow" && echo '$HOME: # done'"""
+TRICKY_TRAIN = """python train.py --name "Zoë" --note 'a: b # c' $EXTRA"""
+TRICKY_INSTALL = 'pip install "mlgit[dev]>=0.1" # pinned: later'
+VARIANTS = {
+    "one_model": ONE_MODEL
+    + """\
+ci:
+  providers: [github, gitlab]
+  schedule: "0 3 * * 1"
+  deploy: ./deploy.sh {model} {version} {stage}
+""",
+    "two_models_three_stages": TWO_MODELS
+    + """\
+ci:
+  providers: [github, gitlab]
+  python: "3.12"
+  schedule: "30 2 * * MON-FRI"
+  monitor_schedule: "*/15 * * * *"
+  monitor_data: data/production.parquet
+  test: pytest -q
+  deploy: ./deploy.sh {model} {version} {stage}
+  promote_on_merge: dev
+  runner: ubuntu-24.04
+  image: registry.example.com/ml/python:3.12
+  default_branch: trunk
+  public_remote: true
+  deploy_unverified: true
+""",
+    "github_only": ONE_MODEL + "ci:\n  providers: [github]\n  schedule: '0 4 1 * *'\n",
+    "gitlab_only": ONE_MODEL + "ci:\n  providers: [gitlab]\n  schedule: '0 4 1 * *'\n",
+    "no_schedule": ONE_MODEL + "ci:\n  providers: [github, gitlab]\n",
+    "tricky_commands": ONE_MODEL
+    + "ci:\n"
+    + "  providers: [github, gitlab]\n"
+    + f"  test: {json.dumps(TRICKY_TEST)}\n"
+    + f"  train: {json.dumps(TRICKY_TRAIN)}\n"
+    + f"  deploy: {json.dumps(TRICKY_DEPLOY)}\n"
+    + f"  install: {json.dumps(TRICKY_INSTALL)}\n",
+}
+
+
+def make_repo(root: Path, config: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / "mlgit.yaml").write_text(config, encoding="utf-8")
+    return root

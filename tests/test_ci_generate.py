@@ -11,88 +11,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from mlgit.cli import cli
+from tests.support import (
+    ONE_MODEL,
+    TRICKY_INSTALL,
+    TRICKY_TEST,
+    TRICKY_TRAIN,
+    VARIANTS,
+    make_repo,
+    run_cli,
+)
 
-HEAD = """\
-version: 1
-models:
-  churn:
-    path: models/churn.pkl
-    metrics: metrics.json
-    gates:
-      - {metric: roc_auc, min: 0.7}
-"""
-TWO_MODELS = """\
-version: 1
-models:
-  churn:
-    metrics: metrics.json
-  fraud-detector:
-    metrics: fraud/metrics.json
-stages: [dev, staging, prod]
-monitor:
-  model: churn
-"""
-TRICKY_DEPLOY = """./deploy.sh {model} {version} {stage} "Zoë: #1" '$HOME' ${X:-y}"""
-TRICKY_TEST = """pytest -k "not slow" && echo '$HOME: # done'"""
-TRICKY_TRAIN = """python train.py --name "Zoë" --note 'a: b # c' $EXTRA"""
-TRICKY_INSTALL = 'pip install "mlgit[dev]>=0.1" # pinned: later'
-VARIANTS = {
-    "one_model": HEAD
-    + """\
-ci:
-  providers: [github, gitlab]
-  schedule: "0 3 * * 1"
-  deploy: ./deploy.sh {model} {version} {stage}
-""",
-    "two_models_three_stages": TWO_MODELS
-    + """\
-ci:
-  providers: [github, gitlab]
-  python: "3.12"
-  schedule: "30 2 * * MON-FRI"
-  monitor_schedule: "*/15 * * * *"
-  monitor_data: data/production.parquet
-  test: pytest -q
-  deploy: ./deploy.sh {model} {version} {stage}
-  promote_on_merge: dev
-  runner: ubuntu-24.04
-  image: registry.example.com/ml/python:3.12
-  default_branch: trunk
-  public_remote: true
-  deploy_unverified: true
-""",
-    "github_only": HEAD + "ci:\n  providers: [github]\n  schedule: '0 4 1 * *'\n",
-    "gitlab_only": HEAD + "ci:\n  providers: [gitlab]\n  schedule: '0 4 1 * *'\n",
-    "no_schedule": HEAD + "ci:\n  providers: [github, gitlab]\n",
-    "tricky_commands": HEAD
-    + "ci:\n"
-    + "  providers: [github, gitlab]\n"
-    + f"  test: {json.dumps(TRICKY_TEST)}\n"
-    + f"  train: {json.dumps(TRICKY_TRAIN)}\n"
-    + f"  deploy: {json.dumps(TRICKY_DEPLOY)}\n"
-    + f"  install: {json.dumps(TRICKY_INSTALL)}\n",
-}
 GITHUB_FILES = [f".github/workflows/mlgit-{n}.yml" for n in ("ci", "ct", "cd", "monitor")]
 GOLDEN = Path(__file__).parent / "golden" / "ci"
-
-
-def make_repo(root: Path, config: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    (root / "mlgit.yaml").write_text(config, encoding="utf-8")
-    return root
-
-
-def run(root: Path, *args: str) -> Result:
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def files_in(root: Path) -> dict[str, bytes]:
@@ -110,7 +41,7 @@ def tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_generated_files_have_zero_findings(tmp_path: Path, variant: str) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS[variant])
-    result = run(root, "ci", "generate")
+    result = run_cli(root, "ci", "generate")
     assert result.exit_code == 0, result.output
     github = [f for f in GITHUB_FILES if (root / f).exists()]
     gitlab = (root / ".gitlab-ci.yml").exists()
@@ -149,7 +80,7 @@ def _gitlab_yaml(text: str) -> dict:
 
 def test_user_commands_reach_the_shell_only_as_environment_values(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS["tricky_commands"])
-    assert run(root, "ci", "generate").exit_code == 0
+    assert run_cli(root, "ci", "generate").exit_code == 0
     expected_deploy = (
         """./deploy.sh "$MLGIT_MODEL" "$MLGIT_VERSION" "$MLGIT_STAGE" "Zoë: #1" '$HOME' ${X:-y}"""
     )
@@ -181,7 +112,7 @@ def test_golden_files(tmp_path: Path) -> None:
     """One variant byte for byte; MLGIT_UPDATE_GOLDEN=1 rewrites them after a deliberate
     template change."""
     root = make_repo(tmp_path / "repo", VARIANTS["one_model"])
-    assert run(root, "ci", "generate").exit_code == 0
+    assert run_cli(root, "ci", "generate").exit_code == 0
     for name in [*GITHUB_FILES, ".gitlab-ci.yml"]:
         golden = GOLDEN / name.replace(".github/workflows/", "github/").replace(
             ".gitlab-ci", "gitlab/gitlab-ci"
@@ -195,25 +126,25 @@ def test_golden_files(tmp_path: Path) -> None:
 
 def test_check_detects_missing_stale_and_hand_edited_files(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS["one_model"])
-    missing = run(root, "ci", "generate", "--check")
+    missing = run_cli(root, "ci", "generate", "--check")
     assert missing.exit_code == 1
     assert "missing    .gitlab-ci.yml" in missing.output
-    assert run(root, "ci", "generate").exit_code == 0
-    clean = run(root, "ci", "generate", "--check", "--provider", "all")
+    assert run_cli(root, "ci", "generate").exit_code == 0
+    clean = run_cli(root, "ci", "generate", "--check", "--provider", "all")
     assert clean.exit_code == 0, clean.output
     assert "unchanged  .github/workflows/mlgit-ci.yml" in clean.output
 
     config = root / "mlgit.yaml"
     config.write_text(config.read_text().replace('"0 3 * * 1"', '"0 5 * * 1"'), encoding="utf-8")
-    stale = run(root, "ci", "generate", "--check")
+    stale = run_cli(root, "ci", "generate", "--check")
     assert stale.exit_code == 1
     assert "stale      .github/workflows/mlgit-ct.yml" in stale.output
     assert '-    - cron: "0 3 * * 1"' in stale.output and '+    - cron: "0 5 * * 1"' in stale.output
-    assert run(root, "ci", "generate").exit_code == 0
+    assert run_cli(root, "ci", "generate").exit_code == 0
 
     ci = root / ".github/workflows/mlgit-ci.yml"
     ci.write_text(ci.read_text().replace("cancel-in-progress: true", "cancel-in-progress: false"))
-    edited = run(root, "ci", "generate", "--check")
+    edited = run_cli(root, "ci", "generate", "--check")
     assert edited.exit_code == 1
     assert "+  cancel-in-progress: true" in edited.output
 
@@ -221,7 +152,7 @@ def test_check_detects_missing_stale_and_hand_edited_files(tmp_path: Path) -> No
 def test_dry_run_prints_and_writes_nothing(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS["github_only"])
     before = files_in(root)
-    result = run(root, "ci", "generate", "--dry-run")
+    result = run_cli(root, "ci", "generate", "--dry-run")
     assert result.exit_code == 0
     assert "--- would write .github/workflows/mlgit-cd.yml" in result.output
     assert "name: mlgit CD" in result.output
@@ -232,25 +163,25 @@ def test_rewrites_its_own_files_and_refuses_hand_written_ones_without_force(
     tmp_path: Path,
 ) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS["gitlab_only"])
-    assert run(root, "ci", "generate").exit_code == 0
-    again = run(root, "ci", "generate")
+    assert run_cli(root, "ci", "generate").exit_code == 0
+    again = run_cli(root, "ci", "generate")
     assert again.exit_code == 0 and "unchanged  .gitlab-ci.yml" in again.output
     config = root / "mlgit.yaml"
     config.write_text(config.read_text() + "  python: '3.12'\n", encoding="utf-8")
-    updated = run(root, "ci", "generate")  # an untouched generated file is ours to replace
+    updated = run_cli(root, "ci", "generate")  # an untouched generated file is ours to replace
     assert updated.exit_code == 0 and "written    .gitlab-ci.yml" in updated.output
     (root / ".gitlab-ci.yml").write_text("test:\n  script: [make]\n", encoding="utf-8")
-    refused = run(root, "ci", "generate")
+    refused = run_cli(root, "ci", "generate")
     assert refused.exit_code == 2
     assert "not generated by mlgit" in refused.output
     assert (root / ".gitlab-ci.yml").read_text() == "test:\n  script: [make]\n"
-    forced = run(root, "ci", "generate", "--force")
+    forced = run_cli(root, "ci", "generate", "--force")
     assert forced.exit_code == 0
     assert (root / ".gitlab-ci.yml").read_text().startswith("# Generated by mlgit")
 
 
 def _edit_generated(root: Path) -> None:
-    assert run(root, "ci", "generate").exit_code == 0
+    assert run_cli(root, "ci", "generate").exit_code == 0
     cd = root / ".github/workflows/mlgit-cd.yml"
     cd.write_text(cd.read_text().replace("name: Deploy\n", "name: Ship it\n"), encoding="utf-8")
     config = root / "mlgit.yaml"
@@ -289,10 +220,10 @@ BAD = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, case: str) -> None:
     ci_block, models, needle = BAD[case]
-    config = ((models and "version: 1\n" + models) or HEAD) + ci_block
+    config = ((models and "version: 1\n" + models) or ONE_MODEL) + ci_block
     root = make_repo(tmp_path / "repo", config)
     before = files_in(root)
-    result = run(root, "ci", "generate", "--provider", "all")
+    result = run_cli(root, "ci", "generate", "--provider", "all")
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mlgit: error: "), result.output
@@ -312,7 +243,7 @@ def test_bad_targets_exit_2_and_write_nothing(tmp_path: Path, prepare, needle: s
     root = make_repo(tmp_path / "repo", VARIANTS["one_model"])
     prepare(root)
     before = files_in(root)
-    result = run(root, "ci", "generate")
+    result = run_cli(root, "ci", "generate")
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.output
@@ -325,7 +256,7 @@ def test_read_only_target_exits_2(tmp_path: Path) -> None:
     (root / ".github/workflows").mkdir(parents=True)
     (root / ".github/workflows").chmod(0o555)
     try:
-        result = run(root, "ci", "generate")
+        result = run_cli(root, "ci", "generate")
     finally:
         (root / ".github/workflows").chmod(0o755)
     assert result.exit_code == 2 and "not writable" in result.output

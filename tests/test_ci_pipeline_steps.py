@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Project
-from test_ci_generate import VARIANTS, make_repo
-from test_registry import CONFIG, setup_model
+
+from tests.support import MODEL_CONFIG, VARIANTS, Project, make_repo, setup_model
 
 
 def test_check_tag_accepts_a_gated_promotion_and_refuses_stale_and_hand_made_tags(
@@ -53,7 +52,7 @@ def test_check_tag_accepts_a_forced_promotion_with_its_reason(project: Project) 
 def test_changed_data_lists_only_datasets_whose_dvc_hash_changed(project: Project) -> None:
     project.write("schemas/train.schema.yaml", "fields:\n  - {name: x, type: integer}\n")
     schema = "    path: data/train.csv\n    schema: schemas/train.schema.yaml\n"
-    setup_model(project, CONFIG.replace("    path: data/train.csv\n", schema))
+    setup_model(project, MODEL_CONFIG.replace("    path: data/train.csv\n", schema))
     base = project.sh("git", "rev-parse", "HEAD").stdout.strip()
     project.write("README.md", "docs only\n")
     project.commit("docs")

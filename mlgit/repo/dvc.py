@@ -33,12 +33,25 @@ def _dvc_executable() -> str:
     return exe
 
 
+LOCK_WAIT_SECONDS = 120.0  # concurrent CI jobs in one checkout take turns for DVC's lock
+
+
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `dvc ARGS` in `root` (no shell); a failure becomes an MlgitError with DVC's reason."""
+    """Run `dvc ARGS` in `root` (no shell); a failure becomes an MlgitError with DVC's reason.
+    While another process holds DVC's repository lock, wait and retry (bounded)."""
+    import random
+    import time
+
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.run(
-        [_dvc_executable(), *args], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        proc = subprocess.run(
+            [_dvc_executable(), *args], cwd=root, env=env, capture_output=True, text=True
+        )
+        locked = proc.returncode != 0 and "Unable to acquire lock" in proc.stderr
+        if not locked or time.monotonic() > deadline:
+            break
+        time.sleep(random.uniform(0.05, 0.5))  # jitter: twenty waiting jobs do not wake together
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
         reason = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1] if lines else "")
