@@ -675,6 +675,72 @@ def report_command(base: str | None, fmt: str, output: Path | None) -> None:
     finish(build(review.run(cfg, base)), fmt, output)
 
 
+# ---------------------------------------------------------------- ci: generated pipelines
+@cli.group("ci")
+def ci_group() -> None:
+    """CI/CT/CD pipelines for GitHub Actions and GitLab CI, generated from mlgit.yaml."""
+
+
+@ci_group.command("generate")
+@click.option(
+    "--provider",
+    "provider",
+    type=click.Choice(["github", "gitlab", "all"]),
+    help="Which pipelines (default: ci.providers in mlgit.yaml).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 with a diff when a file is missing or stale.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite files mlgit did not generate or that were "
+              "edited by hand.")  # fmt: skip
+def ci_generate(provider: str | None, check: bool, dry_run: bool, force: bool) -> None:
+    """Write .github/workflows/mlgit-*.yml and/or .gitlab-ci.yml from mlgit.yaml."""
+    from mlgit.ci.render import PROVIDERS
+    from mlgit.commands.ci import generate
+
+    chosen = tuple(PROVIDERS) if provider == "all" else (provider,) if provider else ()
+    result = generate(chosen, check=check, dry_run=dry_run, force=force)
+    for f in result.files:
+        if result.mode == "dry-run":
+            click.echo(f"--- would write {f.path}\n{f.text}", nl=False)
+        elif f.diff:
+            click.echo(f.diff, nl=False)
+        click.echo(f"{f.state:<10} {f.path}", err=result.mode == "dry-run")
+    if result.stale:
+        click.echo("stale: run `mlgit ci generate` and commit the files", err=True)
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
+@ci_group.command("changed-data", hidden=True)
+@click.argument("base")
+def ci_changed_data(base: str) -> None:
+    """Print the paths of datasets changed since BASE (for the pipelines' `dvc pull`)."""
+    from mlgit.commands.ci import changed_data
+
+    for path in changed_data(base):
+        click.echo(path)
+
+
+@ci_group.command("check-tag", hidden=True)
+@click.argument("tag")
+@click.option("--allow-unverified", is_flag=True, help="Accept a tag without mlgit provenance.")
+def ci_check_tag(tag: str, allow_unverified: bool) -> None:
+    """Before deploying TAG: exit 1 unless it still holds its stage and passed its gates;
+    prints model=, version=, stage=, commit= lines for the pipeline."""
+    from mlgit.ci.tagcheck import check_tag
+    from mlgit.errors import MlgitError
+    from mlgit.repo import git as gitx
+
+    root = gitx.find_root()
+    if root is None:
+        raise MlgitError("not inside a git repository; run check-tag in the checkout")
+    verdict = check_tag(root, tag, allow_unverified)
+    for reason in verdict.refused:
+        click.echo(f"refused: {reason}", err=True)
+    if verdict.refused:
+        raise SystemExit(EXIT_CHECK_FAILED)
+    click.echo(verdict.outputs(), nl=False)
+
+
 # ---------------------------------------------------------------- check-large-files
 @cli.command("check-large-files")
 @click.option(

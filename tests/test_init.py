@@ -46,6 +46,7 @@ def test_help_lists_the_commands_that_exist() -> None:
         "unassign",
         "registry",
         "report",
+        "ci",
         "check-large-files",
         "demo",
     ]
