@@ -119,7 +119,7 @@ RECORDER_DEPLOY = """\
 #!{python}
 import json, os, sys
 with open(os.path.join(os.environ["MLGIT_TEST_RECORD"], "calls.jsonl"), "a") as f:
-    env = {{k: v for k, v in os.environ.items() if k.startswith("MLGIT_") and k != "MLGIT_TEST_RECORD"}}
+    env = {{k: os.environ.get(k) for k in ("MLGIT_MODEL", "MLGIT_VERSION", "MLGIT_STAGE")}}
     f.write(json.dumps({{"tool": "deploy", "argv": sys.argv[1:], "env": env}}) + "\\n")
 """
 
@@ -260,7 +260,8 @@ def github_like(repo: Path, bare: Path) -> None:
     # pushInsteadOf: act applies `insteadOf` to the URL it reads the repository name from
     subprocess.run([*git, "config", f"url.{bare}.pushInsteadOf", GITHUB_URL], check=True)
     subprocess.run([*git, "push", "-q", "origin", "--all"], check=True, capture_output=True)
-    subprocess.run([*git, "fetch", "-q", str(bare), "+refs/heads/*:refs/remotes/origin/*"], check=True)
+    refs = "+refs/heads/*:refs/remotes/origin/*"
+    subprocess.run([*git, "fetch", "-q", str(bare), refs], check=True)
 
 
 def pull_request_event(base: str, head: str, fork: bool = False, number: int = 7) -> dict:
@@ -287,7 +288,8 @@ class _GitLabLoader(yaml.SafeLoader):
 
 
 _GitLabLoader.add_constructor(
-    "!reference", lambda loader, node: loader.construct_sequence(node)  # type: ignore[arg-type]
+    "!reference",
+    lambda loader, node: loader.construct_sequence(node),  # type: ignore[arg-type]
 )
 
 
@@ -300,7 +302,7 @@ def gitlab_jobs(repo: Path, scratch: Path, variables: dict[str, str | None]) -> 
         shutil.rmtree(work)
     shutil.copytree(repo, work, symlinks=True, ignore=shutil.ignore_patterns(".dvc"))
     ci_file = work / ".gitlab-ci.yml"
-    config = yaml.load(ci_file.read_text(encoding="utf-8"), Loader=_GitLabLoader)  # noqa: S506
+    config = yaml.load(ci_file.read_text(encoding="utf-8"), Loader=_GitLabLoader)
     workflow_rules = (config.get("workflow") or {}).get("rules")
     if workflow_rules:
         stages = config.get("stages") or ["test"]
@@ -327,7 +329,8 @@ def gitlab_like(repo: Path, default_branch: str) -> None:
     CI_DEFAULT_BRANCH from it)."""
     git = ["git", "-C", str(repo)]
     subprocess.run([*git, "remote", "remove", "origin"], capture_output=True, check=False)
-    subprocess.run([*git, "remote", "add", "origin", "https://gitlab.com/acme/churn.git"], check=True)
+    url = "https://gitlab.com/acme/churn.git"
+    subprocess.run([*git, "remote", "add", "origin", url], check=True)
     ref = f"refs/remotes/origin/{default_branch}"
     subprocess.run([*git, "update-ref", ref, f"refs/heads/{default_branch}"], check=True)
     subprocess.run([*git, "symbolic-ref", "refs/remotes/origin/HEAD", ref], check=True)

@@ -54,7 +54,8 @@ def add_customer(repo: Path, age: int) -> None:
     row = table.slice(0, 1).to_pylist()[0]
     customer = pc.max(table["customer_id"]).as_py() + 1
     row.update(customer_id=customer, email=f"user{customer}@example.com", age=age)
-    pq.write_table(pa.concat_tables([table, pa.Table.from_pylist([row], schema=table.schema)]), path)
+    added = pa.Table.from_pylist([row], schema=table.schema)
+    pq.write_table(pa.concat_tables([table, added]), path)
     sh(repo, "dvc", "add", "-q", "data/train.parquet")
     sh(repo, "dvc", "push", "-q")
 
@@ -98,9 +99,7 @@ def test_ci_a_pr_breaking_the_schema_fails_at_validate_with_the_report_in_the_su
     assert len(posted) == 1 and posted[0][3] == "repos/acme/churn/issues/7/comments", posted
 
 
-def test_ci_a_clean_pr_passes_and_keeps_one_comment_updated_in_place(
-    repo: Path, act: Act
-) -> None:
+def test_ci_a_clean_pr_passes_and_keeps_one_comment_updated_in_place(repo: Path, act: Act) -> None:
     event = pull_request(repo, "good row")
     first = act.run("pull_request", "mlgit-ci.yml", event, job="check")
     assert first.jobs == {"check": "success"}, explain(first)
