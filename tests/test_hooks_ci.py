@@ -20,6 +20,11 @@ from mlgit.cli import cli
 from mlgit.commands.no_large_data import data_extension, parse_size
 from tests.conftest import Project, sh
 
+# the unified diff `--check` prints for the workflows and .gitlab-ci.yml
+PYTHON_DIFF_LINES = (
+    '+          python-version: "3.12"',
+    '+  image: "python:3.12"',
+)
 HOOKS_FILE = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
 
 
@@ -139,3 +144,32 @@ def test_sizes(text: str, size: int) -> None:
 )  # fmt: skip
 def test_data_extensions(name: str, extension: str | None) -> None:
     assert data_extension(name) == extension
+
+
+# ---------------------------------------------------------------- mlgit-ci-check
+def test_ci_check_hook_fails_until_the_pipelines_are_regenerated(
+    project: Project, hook_repo: Path
+) -> None:
+    project.configure('ci:\n  providers: [github, gitlab]\n  python: "3.11"\n')
+    assert project.mlgit("ci", "generate").exit_code == 0
+    project.commit("pipelines")
+
+    project.configure('ci:\n  providers: [github, gitlab]\n  python: "3.12"\n')
+    project.sh("git", "add", "mlgit.yaml")
+    code, output = try_hook(project.root, hook_repo, "mlgit-ci-check", "mlgit.yaml")
+    assert code == 1, output
+    assert "stale: run `mlgit ci generate` and commit the files" in output
+    assert all(line in output.splitlines() for line in PYTHON_DIFF_LINES), output
+
+    assert project.mlgit("ci", "generate").exit_code == 0
+    project.sh("git", "add", "-A")
+    code, output = try_hook(project.root, hook_repo, "mlgit-ci-check", "mlgit.yaml")
+    assert code == 0, output
+
+
+def test_ci_check_hook_runs_only_when_mlgit_yaml_changes(project: Project, hook_repo: Path) -> None:
+    project.configure("ci:\n  providers: [github]\n")  # pipelines never generated: stale
+    stage(project, "train.py", b"print('train')\n")
+    code, output = try_hook(project.root, hook_repo, "mlgit-ci-check", "train.py")
+    assert code == 0, output
+    assert "(no files to check)Skipped" in output
