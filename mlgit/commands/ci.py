@@ -141,8 +141,17 @@ def _write(root: Path, file: Rendered) -> FileOutcome:
 
 def changed_data(base: str) -> list[str]:
     """Paths of the datasets whose DVC hash or schema differs from `base`: what a CI job must
-    `dvc pull` before `mlgit validate --changed BASE` (a change touching no data pulls none)."""
+    `dvc pull` before `mlgit validate --changed BASE` (a change touching no data pulls none).
+    Datasets without a schema are left out: validate cannot check them."""
+    from mlgit import config
     from mlgit.data import validate as pipeline
 
-    targets = pipeline.select((), None)
+    cfg = config.load()
+    targets = [
+        pipeline.Target(name, Path(ds.path).as_posix(), cfg.root / ds.schema, ds.format)
+        for name, ds in cfg.datasets.items()
+        if ds.schema
+    ]
+    if not targets:
+        return []
     return [t.path for t in pipeline.changed_only(targets, base).targets]
