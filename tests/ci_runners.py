@@ -151,9 +151,17 @@ class ActRun:
 class Act:
     """Runs workflows of one repository with `act`; stubs and recorders live in `scratch`."""
 
-    def __init__(self, repo: Path, scratch: Path) -> None:
+    def __init__(self, repo: Path, scratch: Path, origin: Path | None = None) -> None:
         self.repo = repo
         self.scratch = scratch
+        # The jobs' git fetches from and pushes to `origin` (a bare repository) instead of
+        # GitHub. Set in a global config of their own: act applies the repository's own
+        # `insteadOf` to the URL it reads github.repository from.
+        self.gitconfig = scratch / "gitconfig"
+        scratch.mkdir(parents=True, exist_ok=True)
+        if origin is not None:
+            rewrite = f'[url "{origin}"]\n\tinsteadOf = {GITHUB_URL}\n'
+            self.gitconfig.write_text(rewrite, encoding="utf-8")
         self.record = scratch / "record"
         self.bin = scratch / "bin"
         self.artifacts = scratch / "artifacts"
@@ -208,6 +216,7 @@ class Act:
             "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
             "MLGIT_TEST_RECORD": str(self.record),
             "MLGIT_TEST_ARTIFACTS": str(self.artifacts),
+            "GIT_CONFIG_GLOBAL": str(self.gitconfig),
         }
         (self.record / "calls.jsonl").unlink(missing_ok=True)
         proc = subprocess.run(
@@ -251,15 +260,13 @@ def parse_act_log(returncode: int, output: str) -> ActRun:
 
 
 def github_like(repo: Path, bare: Path) -> None:
-    """Give `repo` the origin a GitHub checkout has: act reads owner/name from its URL, and
-    git sends pushes to the local bare repository `bare` instead."""
+    """Give `repo` the origin a GitHub checkout has (act reads owner/name from its URL), with
+    its branches in the local bare repository `bare` that stands in for it (see `Act`)."""
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     git = ["git", "-C", str(repo)]
     subprocess.run([*git, "remote", "remove", "origin"], capture_output=True, check=False)
     subprocess.run([*git, "remote", "add", "origin", GITHUB_URL], check=True)
-    # pushInsteadOf: act applies `insteadOf` to the URL it reads the repository name from
-    subprocess.run([*git, "config", f"url.{bare}.pushInsteadOf", GITHUB_URL], check=True)
-    subprocess.run([*git, "push", "-q", "origin", "--all"], check=True, capture_output=True)
+    subprocess.run([*git, "push", "-q", str(bare), "--all"], check=True, capture_output=True)
     refs = "+refs/heads/*:refs/remotes/origin/*"
     subprocess.run([*git, "fetch", "-q", str(bare), refs], check=True)
 

