@@ -631,6 +631,31 @@ def ci_check_tag(tag: str, allow_unverified: bool) -> None:
     click.echo(verdict.outputs(), nl=False)
 
 
+# ---------------------------------------------------------------- check-large-files
+@cli.command("check-large-files")
+@click.option(
+    "--max-size",
+    default="5MB",
+    show_default=True,
+    help="Refuse files larger than this (500KB, 5MB, 1GB; binary units).",
+)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+def check_large_files(max_size: str, files: tuple[str, ...]) -> None:
+    """Refuse data, model and large files staged in git; print the `mlgit track` to run instead.
+
+    The `mlgit-no-large-data` pre-commit hook: refused are files above --max-size and files
+    with a data or model extension (parquet, csv, pkl, onnx, pt, h5, ...), which DVC should
+    track. Exit 1 when a file is refused.
+    """
+    from mlgit.commands import no_large_data
+
+    refusals = no_large_data.check(files, no_large_data.parse_size(max_size))
+    for refusal in refusals:
+        click.echo(no_large_data.message(refusal), err=True)
+    if refusals:
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
 # ---------------------------------------------------------------- demo
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=_Path))

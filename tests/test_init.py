@@ -37,6 +37,7 @@ def test_help_lists_the_commands_that_exist() -> None:
         "registry",
         "report",
         "ci",
+        "check-large-files",
         "demo",
     ]
     listed = re.findall(r"^  (\S+)\s", result.output.split("Commands:")[1], re.MULTILINE)
