@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import IDENTITY, with_blocks
+from tests.support import IDENTITY, with_blocks
 
 # What the pipelines run with in these tests: the mlgit under test is already on PATH, and the
 # deploy command is a recorder.

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from mlgit.cli import cli
 from mlgit.commands.no_large_data import data_extension, parse_size
-from tests.conftest import Project, sh
+from tests.support import Project, sh
 
 # the unified diff `--check` prints for the workflows and .gitlab-ci.yml
 PYTHON_DIFF_LINES = (

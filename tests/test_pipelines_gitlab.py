@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.ci_runners import copy_repository, demo_repository, gitlab_jobs, gitlab_like
-from tests.conftest import sh
+from tests.support import sh
 
 pytestmark = pytest.mark.skipif(
     shutil.which("gitlab-ci-local") is None, reason="npm gitlab-ci-local@4.73.0 missing"

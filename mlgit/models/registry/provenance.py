@@ -80,13 +80,37 @@ def _check_dvc_outputs(repo: git.Repo, config: Config, model: Model) -> None:
         local = pool.submit(dvc.run, root, "status", "--json", target)
         cloud = pool.submit(dvc.run, root, "status", "--cloud", "--json", target)
         local_out, cloud_out = local.result().stdout.strip(), cloud.result().stdout.strip()
-    if local_out and json.loads(local_out):
+    changes = _recorded_changes(json.loads(local_out) if local_out else {})
+    if changes:
         raise MlgitError(
-            f"{model.path}: changed since DVC recorded it ({target}); run "
-            f"`dvc commit {target}` (or `dvc repro`), `git commit` and `dvc push` first"
+            f"{model.path}: changed since DVC recorded it ({target}: {', '.join(changes[:3])}); "
+            f"run `dvc commit {target}` (or `dvc repro`), `git commit` and `dvc push` first"
         )
-    if cloud_out and json.loads(cloud_out):
+    unpushed = [
+        p for p, s in (json.loads(cloud_out) if cloud_out else {}).items() if s != "deleted"
+    ]
+    if unpushed:
         raise MlgitError(
             f"{model.path}: not in the DVC remote yet; run `dvc push` first, so the "
             "tagged version can be pulled anywhere"
         )
+
+
+# `dvc status` states that say only that data is not here (a fresh CI checkout pulls nothing),
+# not that the work tree differs from what DVC recorded
+_NOT_PULLED = ("deleted", "not in cache")
+
+
+def _recorded_changes(status: dict) -> list[str]:
+    """What `dvc status --json` says differs from the record: a modified output or dependency,
+    a changed command; data that is merely absent (not pulled) is no change."""
+    found: list[str] = []
+    for entries in status.values():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, str):
+                found.append(entry)  # "changed command", "always changed"
+                continue
+            for files in (entry or {}).values():
+                states = files.items() if isinstance(files, dict) else [(str(files), "changed")]
+                found += [f"{path} {state}" for path, state in states if state not in _NOT_PULLED]
+    return found
