@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mlgit"
 MAX_LINES = 600
-MAX_CLI_LINES = 450
+MAX_CLI_LINES = 250  # a module of mlgit/cli/ only wires options to commands/
 
 
 def _module_name(file: Path) -> str:
@@ -94,7 +94,8 @@ def test_no_import_cycles() -> None:
 def test_modules_stay_small() -> None:
     sizes = {name: len(f.read_text(encoding="utf-8").splitlines()) for name, f in MODULES.items()}
     assert {n: s for n, s in sizes.items() if s > MAX_LINES} == {}
-    assert sizes["mlgit.cli"] <= MAX_CLI_LINES
+    cli = {n: s for n, s in sizes.items() if n.startswith("mlgit.cli")}
+    assert {n: s for n, s in cli.items() if s > MAX_CLI_LINES} == {}
 
 
 def test_layers_import_downwards_only() -> None:

@@ -4,12 +4,12 @@ DVC-tracked path at a git revision. Memory stays bounded: data is streamed, neve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
+from mlgit.data.readers import READERS, BadLine, TypeChanged, first_bad_utf8_line
 from mlgit.errors import MlgitError
 from mlgit.repo.dvc import DataFile
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 BATCH_ROWS = 262_144
 # The streaming CSV reader's block: with 16 MiB blocks pyarrow's allocator kept ~600 MiB at
 # 5M rows (and more as rows grew); with 2 MiB blocks it stays near 300 MiB at no cost in speed.
-CSV_BLOCK_BYTES = 1 << 21
 FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -150,7 +149,7 @@ def iter_batches(
     """Record batches of every file in turn; a broken file is an MlgitError naming it.
 
     `dictionary_columns` (Parquet only, see `dictionary_encoded`) are read as dictionaries."""
-    reader = _READERS[source.format]
+    reader = READERS[source.format]
     extra = {}
     if dictionary_columns and source.format == "parquet":
         extra = {"read_dictionary": dictionary_columns}
@@ -159,9 +158,9 @@ def iter_batches(
             yield from reader(
                 data_file.local, columns, batch_rows, column_types, null_values, **extra
             )
-        except (MlgitError, _TypeChanged):
+        except (MlgitError, TypeChanged):
             raise
-        except _BadLine as exc:
+        except BadLine as exc:
             raise MlgitError(f"{_where(source, data_file)}:{exc.line}: {exc.reason}") from None
         except Exception as exc:  # pyarrow raises ArrowInvalid/OSError/... for bad files
             raise _bad_file(source, data_file, exc) from None
@@ -244,7 +243,7 @@ def scan_until(
                 if stop is not None and stop(accumulator):
                     return accumulator, True
             return accumulator, False
-        except _TypeChanged as changed:
+        except TypeChanged as changed:
             # CSV types are guessed from the first block; a later value that does not fit
             # widens its column (null -> int64 -> double -> string) and the scan starts over
             column_types = {**(column_types or {}), changed.column: changed.wider}
@@ -407,55 +406,6 @@ def _read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[p
                 thread.join(0.05)
 
 
-class _BadLine(Exception):
-    """A problem at a known line of a text file (CSV ragged row, bad encoding)."""
-
-    def __init__(self, line: int | str, reason: str) -> None:
-        super().__init__(reason)
-        self.line, self.reason = line, reason
-
-
-class _TypeChanged(Exception):
-    """A CSV value that does not fit the type guessed for its column from the first block."""
-
-    def __init__(self, column: str, wider: pa.DataType) -> None:
-        super().__init__(f"{column}: {wider}")
-        self.column, self.wider = column, wider
-
-
-_CONVERSION_ERROR = re.compile(
-    r"In CSV column #(\d+): CSV conversion error to ([^:]+): invalid value '(.*)'", re.S
-)
-
-
-def _type_changed(path: Path, exc: Exception) -> _TypeChanged | None:
-    import csv as csv_text
-
-    import pyarrow as pa
-
-    found = _CONVERSION_ERROR.search(str(exc))
-    if found is None:
-        return None
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        header = next(csv_text.reader(f), [])
-    index, guessed, value = int(found[1]), found[2], found[3]
-    if index >= len(header):
-        return None
-    wider = pa.string()
-    for name, parse, dtype in (("int64", int, pa.int64()), ("double", float, pa.float64())):
-        if guessed in _NARROWER[name]:
-            try:
-                parse(value)
-            except ValueError:
-                continue
-            wider = dtype
-            break
-    return _TypeChanged(header[index], wider)
-
-
-_NARROWER = {"int64": ("null",), "double": ("null", "int64")}  # types a value may widen from
-
-
 def _where(source: Source, data_file: DataFile) -> str:
     return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
 
@@ -478,106 +428,11 @@ def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError
     return MlgitError(f"{where}: cannot read as {source.format}: {reason}")
 
 
-def _parquet(path, columns, batch_rows, column_types, null_values, read_dictionary=None):
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path, read_dictionary=read_dictionary) as parquet_file:
-        # a row group at a time: asked for the whole file, the reader pre-buffers the bytes of
-        # every row group at once, and memory grew with the file (+57 MiB from 1M to 3M rows)
-        for index in range(parquet_file.num_row_groups):
-            yield from parquet_file.iter_batches(
-                batch_size=batch_rows, columns=columns, row_groups=[index]
-            )
-
-
-def _csv(path, columns, batch_rows, column_types, null_values):
-    """CSV batches; a line longer than the read block (a long text field, a wide header) makes
-    the block grow and the read start over, skipping the rows already given."""
-    given, block = 0, CSV_BLOCK_BYTES
-    while True:
-        try:
-            for batch in _csv_pass(path, columns, column_types, null_values, block, given):
-                given += batch.num_rows
-                yield from _split(batch, batch_rows)
-            return
-        except _LineTooLong:
-            block *= 4
-
-
-def _csv_pass(path, columns, column_types, null_values, block, skip):
-    import pyarrow.csv as csv
-
-    convert = csv.ConvertOptions(
-        include_columns=columns,
-        column_types=column_types or {},
-        null_values=null_values if null_values is not None else [""],
-        strings_can_be_null=True,
-    )
-    read = csv.ReadOptions(block_size=block)
-    ragged = []
-
-    def invalid_row(row: csv.InvalidRow) -> str:
-        ragged.append(row)
-        return "error"
-
-    parse = csv.ParseOptions(invalid_row_handler=invalid_row)
-    try:
-        with csv.open_csv(
-            path, read_options=read, parse_options=parse, convert_options=convert
-        ) as reader:
-            for batch in reader:
-                if skip >= batch.num_rows:
-                    skip -= batch.num_rows
-                    continue
-                yield batch.slice(skip) if skip else batch
-                skip = 0
-    except Exception as exc:
-        if ragged:
-            row = ragged[0]
-            line = row.number or _line_of(path, row.text)
-            raise _BadLine(
-                line,
-                f"row has {row.actual_columns} fields, the header has {row.expected_columns}; "
-                "fix or remove the row",
-            ) from None
-        if _straddles(exc, path, block):
-            raise _LineTooLong() from None
-        if "UTF8" in str(exc) or "UTF-8" in str(exc):
-            raise _BadLine(
-                _first_bad_utf8_line(path), "not valid UTF-8 text; save the file as UTF-8"
-            ) from None
-        changed = _type_changed(path, exc)
-        if changed is not None and changed.column not in (column_types or {}):
-            raise changed from None
-        raise
-
-
-class _LineTooLong(Exception):
-    """A line did not fit in the read block: read again with a larger one."""
-
-
-def _straddles(exc: Exception, path: Path, block: int) -> bool:
-    """pyarrow's words for a line longer than the block ("straddling object", or "Empty CSV
-    file" when it is the header), while a larger block can still help."""
-    text = str(exc)
-    too_long = "straddling" in text or ("Empty CSV" in text and path.stat().st_size > 0)
-    return too_long and block < path.stat().st_size + 1
-
-
-def _line_of(path: Path, text: str) -> int | str:
-    """The 1-based line holding `text` (rare error path, so a plain scan is fine)."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        for number, line in enumerate(f, 1):
-            if line.rstrip("\r\n") == text:
-                return number
-    return "?"
-
-
 def not_utf8(source: Source, column: str) -> MlgitError | None:
     """The error for a CSV text column that is not UTF-8 (pyarrow reads it as bytes), naming
     the first such line; None when every file is UTF-8."""
     for data_file in source.files:
-        line = _first_bad_utf8_line(data_file.local)
+        line = first_bad_utf8_line(data_file.local)
         if line != "?":
             return MlgitError(
                 f"{_where(source, data_file)}:{line}: column {column!r} is not valid UTF-8 "
@@ -586,32 +441,3 @@ def not_utf8(source: Source, column: str) -> MlgitError | None:
     return None
 
 
-def _first_bad_utf8_line(path: Path) -> int | str:
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, 1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return "?"
-
-
-def _jsonl(path, columns, batch_rows, column_types, null_values):
-    import pyarrow as pa
-    import pyarrow.json as pj
-
-    parse = pj.ParseOptions(explicit_schema=pa.schema(column_types) if column_types else None)
-    read = pj.ReadOptions(block_size=1 << 24)
-    with pj.open_json(path, read_options=read, parse_options=parse) as reader:  # streams blocks
-        for batch in reader:
-            if columns:
-                batch = batch.select(columns)
-            yield from _split(batch, batch_rows)
-
-
-def _split(batch, batch_rows):
-    for start in range(0, batch.num_rows, batch_rows):
-        yield batch.slice(start, batch_rows)
-
-
-_READERS = {"parquet": _parquet, "csv": _csv, "jsonl": _jsonl}

@@ -1,0 +1,71 @@
+"""Project commands: init, check-config, track, and the demo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from mlgit.cli.group import cli
+from mlgit.cli.options import (
+    EXIT_CHECK_FAILED,
+    Path_,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+# ---------------------------------------------------------------- project
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite mlgit.yaml and .pre-commit-config.yaml.")
+@click.option(
+    "--ci",
+    "providers",
+    metavar="PROVIDERS",
+    help="Also generate the CI/CT/CD pipelines: github, gitlab or github,gitlab "
+    "(recorded as ci.providers; default github, no pipelines written).",
+)
+def init(force: bool, providers: str | None) -> None:
+    """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
+    from mlgit.commands.init import describe, init, parse_providers
+
+    chosen = parse_providers(providers) if providers is not None else ()
+    click.echo(describe(init(Path_.cwd(), force, chosen), force))
+
+
+@cli.command("check-config")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path_))
+def check_config(file: Path | None) -> None:
+    """Validate mlgit.yaml (and the files it names), reporting every error with its place."""
+    from mlgit.commands.check_config import check_config
+    from mlgit.errors import MlgitError
+    from mlgit.escape import printable
+
+    file, problems = check_config(file)
+    if problems:
+        for problem in problems:
+            click.echo(f"mlgit: error: {printable(str(problem), newlines=False)}", err=True)
+        raise MlgitError(f"{file}: {len(problems)} error(s); fix them and run check-config again")
+    click.echo(f"{file}: ok")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path_))
+@click.option("--name", help="Dataset name in mlgit.yaml (default: from the file name).")
+def track(path: Path, name: str | None) -> None:
+    """`dvc add` a file or directory and register it as a dataset in mlgit.yaml."""
+    from mlgit.commands.track import describe, track
+
+    click.echo(describe(track(path, name)))
+
+
+# ---------------------------------------------------------------- demo
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path_))
+def demo(directory: Path | None) -> None:
+    """Run the bundled churn example end to end in a fresh repository (default: a temp dir)."""
+    from mlgit.commands.demo import run
+
+    if not run(directory, click.echo):
+        raise SystemExit(EXIT_CHECK_FAILED)
