@@ -179,7 +179,7 @@ def check_provider(name: str, where: str) -> None:
 
 def _tag_safe(name: str, where: str, what: str) -> None:
     """Model and stage names become git tags (MODEL#STAGE#N): refuse what cannot be one."""
-    from mlgit.models.registry import ARTIFACT_RE, STAGE_RE
+    from mlgit.models.registry.tags import ARTIFACT_RE, STAGE_RE
 
     pattern = ARTIFACT_RE if what == "model" else STAGE_RE
     if not pattern.match(name):
