@@ -132,8 +132,8 @@ def declared(root: Path) -> tuple[list[str], list[str]]:
         return [], []
     if not isinstance(data, dict):
         return [], []
-    stages = data.get("stages") if isinstance(data.get("stages"), list) else []
-    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    stages = s if isinstance(s := data.get("stages"), list) else []
+    models = m if isinstance(m := data.get("models"), dict) else {}
     return [str(s) for s in stages], [str(m) for m in models]
 
 

@@ -70,15 +70,15 @@ def track(path: Path, name: str | None) -> TrackResult:
             f"{cfg_file}: dataset {name!r} already points to {existing.path}; "
             "choose another name with --name"
         )
-    schema_rel: str | None = (existing.schema if existing else None) or (
-        f"schemas/{name}.schema.yaml"
-    )
+    schema_rel: str | None  # declared apart: the assignment narrows it to str until reset below
+    schema_rel = (existing.schema if existing else None) or (f"schemas/{name}.schema.yaml")
     schema_text = None if (root / schema_rel).exists() else _inferred(root, rel)
     if schema_text is None and not (root / schema_rel).exists():
         schema_rel = None  # not tabular data (images, ...): nothing to infer
     new_text = _with_dataset(cfg_file, name, rel.as_posix(), schema_rel)
     dvc_file = dvc.add(root, rel)
     if schema_text is not None:
+        assert schema_rel is not None  # reset to None only when there is no text
         write_atomic(root / schema_rel, schema_text)
     write_atomic(cfg_file, new_text)
     staged = [root / dvc_file, cfg_file] + ([root / schema_rel] if schema_rel else [])

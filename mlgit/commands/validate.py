@@ -228,8 +228,9 @@ def workspace_notes(jobs: list[Job] | tuple[Job, ...]) -> list[str]:
     if root is None or not is_initialized(root):
         return []
     repo = open_repo(root)
-    records = {j.path: tracked(repo, j.path) for j in jobs}
-    paths = [path for path, record in records.items() if record is not None]
+    found = {j.path: tracked(repo, j.path) for j in jobs}
+    records = {path: record for path, record in found.items() if record is not None}
+    paths = list(records)
     if not paths:
         return []
     try:

@@ -163,6 +163,8 @@ def chi2_sf(x: float, dof: int) -> float:
 def _cdf_gap(b: Binned) -> np.ndarray:
     import numpy as np
 
+    # ks and wasserstein are numeric-only metrics, and _numeric sets the fine grid
+    assert b.fine_reference is not None and b.fine_current is not None
     return np.abs(
         np.cumsum(b.fine_reference) / b.fine_reference.sum()
         - np.cumsum(b.fine_current) / b.fine_current.sum()
@@ -176,6 +178,7 @@ def ks(b: Binned) -> float:
 def wasserstein(b: Binned) -> float:
     import numpy as np
 
+    assert b.points is not None  # set with the fine grid by _numeric
     return float(np.sum(_cdf_gap(b)[:-1] * np.diff(b.points)) / b.scale)
 
 

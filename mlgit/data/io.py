@@ -98,8 +98,7 @@ def _hidden(rel: Path) -> bool:
 
 def _source(label: str, files: list[DataFile], fmt: str | None) -> Source:
     if fmt is None:
-        formats = {FORMATS.get(Path(f.relpath).suffix.lower()) for f in files}
-        formats.discard(None)
+        formats = {name for f in files if (name := FORMATS.get(Path(f.relpath).suffix.lower()))}
         if len(formats) != 1:
             found = ", ".join(sorted(formats)) or "no .parquet, .csv or .jsonl files"
             raise MlgitError(

@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlgit.documents import Document, Problem, did_you_mean, load_document, validate_document
 from mlgit.errors import MlgitError
@@ -215,10 +215,14 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
             name=item["name"],
             type=item.get("type", "any"),
             constraints=Constraints(
-                **{
-                    k: (tuple(v) if k == "enum" else v)
-                    for k, v in (item.get("constraints") or {}).items()
-                }
+                # the schema document was validated: each key is a Constraints field of its type
+                **cast(
+                    dict[str, Any],
+                    {
+                        k: (tuple(v) if k == "enum" else v)
+                        for k, v in (item.get("constraints") or {}).items()
+                    },
+                )
             ),
             title=item.get("title"),
             description=item.get("description"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlgit.errors import MlgitError
 from mlgit.models import metrics
@@ -88,7 +88,12 @@ def evaluate_gates(
             if threshold is None:
                 continue
             base, label = baseline, baseline_label
-            if kind in BASELINE_KINDS and baselines is not None and gate.baseline in baselines:
+            if (
+                kind in BASELINE_KINDS
+                and baselines is not None
+                and gate.baseline is not None
+                and gate.baseline in baselines
+            ):
                 base, label = baselines[gate.baseline]
             result = check(gate, float(threshold), current, base, label)
             results.append(result)
@@ -212,6 +217,7 @@ def _change(kind: str) -> Callable:
 
 def _max_gap(gate: Gate, threshold: float, current: dict, base: dict | None, label: str | None):
     found = metrics.lookup(current, gate.metric)
+    gap: float | None
     if isinstance(found, dict):
         values = {
             k: float(v)
@@ -223,7 +229,7 @@ def _max_gap(gate: Gate, threshold: float, current: dict, base: dict | None, lab
             return _result(
                 gate, "max_gap", threshold, value=None, baseline=None, ok=False, reason=reason
             )
-        low, high = min(values, key=values.get), max(values, key=values.get)
+        low, high = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
         gap = values[high] - values[low]
         detail = f"{high}={values[high]:.6g} vs {low}={values[low]:.6g}"
     else:
@@ -349,7 +355,11 @@ def compare(
         from mlgit.repo.git import open_repo
 
         repo = open_repo(config.root)
-    loaded = {spec: baseline_metrics(repo, config, model, spec, state) for spec in sorted(specs)}
+    loaded = {
+        # `repo` is not None here: it was opened above whenever `specs` is not empty
+        spec: baseline_metrics(cast("git.Repo", repo), config, model, spec, state)
+        for spec in sorted(specs)
+    }
     per_gate = {
         g.baseline: loaded[default if override else g.baseline]
         for g in model.gates

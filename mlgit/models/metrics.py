@@ -78,6 +78,7 @@ def read(
         return parse(file.read_bytes(), path)
     from mlgit.repo.git import read_file_at
 
+    assert repo is not None  # callers reading a revision pass the repository
     data = read_file_at(repo, rev, path)
     if data is None:
         raise MlgitError(

@@ -114,9 +114,10 @@ def require_full_history(repo: git.Repo | Path) -> None:
         raise MlgitError(shallow_message(repo))
 
 
-def is_dirty(repo: git.Repo, paths: list[str] | None = None) -> bool:
+def is_dirty(repo: git.Repo, path: str | None = None) -> bool:
     """True when tracked files differ from HEAD (untracked files do not count)."""
-    return repo.is_dirty(index=True, working_tree=True, untracked_files=False, path=paths)
+    # One path: GitPython passes `path` to os.fspath, so a list of paths would raise TypeError.
+    return repo.is_dirty(index=True, working_tree=True, untracked_files=False, path=path)
 
 
 def work_tree(repo: git.Repo | Path) -> Path:
@@ -127,7 +128,8 @@ def work_tree(repo: git.Repo | Path) -> Path:
 def changed_paths(repo: git.Repo) -> list[str]:
     """Tracked paths whose work tree or index differs from HEAD, sorted (for messages)."""
     unstaged = {d.a_path for d in repo.index.diff(None)}
-    return sorted(unstaged | {d.a_path for d in repo.index.diff("HEAD")})
+    # A raw diff fills a_path for added and deleted files too; None is only in GitPython's types.
+    return sorted(p for p in unstaged | {d.a_path for d in repo.index.diff("HEAD")} if p)
 
 
 def read_file_at(repo: git.Repo, rev: str, path: str) -> bytes | None:

@@ -134,7 +134,7 @@ def as_report(profile: dict[str, Any], written: str | None) -> Report:
         )
         if rows
     ]
-    notes = ()
+    notes: tuple[str, ...] = ()
     if identifiers:
         notes = (
             f"identifier-like (nearly all values distinct), not compared by drift: "

@@ -55,7 +55,7 @@ def as_report(
     if base is not None:
         summary += f" (changed since {base[:12]}; {len(unchanged)} unchanged skipped)"
     if problems_only:
-        tables = (_overview(results),) if results else ()
+        tables: tuple[Table, ...] = (_overview(results),) if results else ()
         tables += tuple(
             _table(d, examples_shown, compact=True, counted=False)  # the overview counts
             for d in results
@@ -91,7 +91,8 @@ def as_report(
 
 def _overview(results: Sequence[DatasetResult]) -> Table:
     """One row per dataset: how many of its checks passed, failed, warned (or were skipped)."""
-    rows, statuses = [], []
+    rows: list[tuple[Any, ...]] = []
+    statuses = []
     for dataset in results:
         counts = [status_of(r) for r in dataset.results]
         parts = [f"{counts.count(OK)} passed"]
@@ -112,7 +113,7 @@ def _overview(results: Sequence[DatasetResult]) -> Table:
         )
         dataset_status = FAIL if FAIL in counts else WARN if WARN in counts else OK
         statuses.append(dataset_status)
-    columns = ("dataset", "rows", "checks", "source")
+    columns: tuple[str, ...] = ("dataset", "rows", "checks", "source")
     if not any(row[-1] for row in rows):  # every dataset read from its own path, fresh
         columns, rows = columns[:-1], [row[:-1] for row in rows]
     return Table(title="datasets", columns=columns, rows=tuple(rows), status=tuple(statuses))

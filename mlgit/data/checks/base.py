@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from mlgit.data.checks.results import ERROR, CheckResult
 
@@ -47,7 +47,7 @@ class Check:
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def merge(self, other: Check) -> None:  # pragma: no cover
+    def merge(self, other: Self) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def result(self) -> CheckResult:  # pragma: no cover
@@ -180,3 +180,10 @@ class Spec:
     ftype: str = "any"
     root: Path | None = None
     where: str = ""  # "schemas/x.schema.yaml: expectations.2" for errors
+
+    @property
+    def named_column(self) -> str:
+        """`column` for a check on one column: a constraint's field, or an expectation the
+        schema document requires a `column:` for."""
+        assert self.column is not None, f"{self.where}: no column"
+        return self.column

@@ -130,7 +130,7 @@ def in_set(spec: Spec) -> Check:
 
 def _required(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
-        return present(batch, spec.column)
+        return present(batch, spec.named_column)
 
     return RowCheck(
         spec.name, spec.column, passes, severity=spec.severity, sample=spec.sample, what="are null"
@@ -138,7 +138,7 @@ def _required(spec: Spec) -> Check:
 
 
 def _unique(spec: Spec) -> Check:
-    return UniqueCheck(spec.name, (spec.column,), severity=spec.severity, sample=spec.sample)
+    return UniqueCheck(spec.name, (spec.named_column,), severity=spec.severity, sample=spec.sample)
 
 
 CONSTRAINTS: dict[str, Callable[[Spec], Check]] = {

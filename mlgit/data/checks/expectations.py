@@ -65,23 +65,28 @@ EXPECTATIONS: dict[str, Callable[[Spec], Check]] = {
         s.severity,
     ),
     "null_fraction": lambda s: NullFraction(
-        s.column, s.options.get("min"), s.options.get("max"), s.severity
+        s.named_column, s.options.get("min"), s.options.get("max"), s.severity
     ),
     "mean": lambda s: Moments(
-        "mean", s.column, s.options.get("min"), s.options.get("max"), s.severity, s.where
+        "mean", s.named_column, s.options.get("min"), s.options.get("max"), s.severity, s.where
     ),
     "stdev": lambda s: Moments(
-        "stdev", s.column, s.options.get("min"), s.options.get("max"), s.severity, s.where
+        "stdev", s.named_column, s.options.get("min"), s.options.get("max"), s.severity, s.where
     ),
     "quantile": lambda s: Quantile(
-        s.column, s.options["q"], s.options.get("min"), s.options.get("max"), s.severity, s.where
+        s.named_column,
+        s.options["q"],
+        s.options.get("min"),
+        s.options.get("max"),
+        s.severity,
+        s.where,
     ),
     "values_between": _values_between,
     "values_in_set": lambda s: in_set(
         Spec(s.name, s.column, s.options["values"], s.severity, s.sample, s.options)
     ),
     "unique_fraction": lambda s: UniqueFraction(
-        s.column, s.options.get("min"), s.options.get("max"), s.severity
+        s.named_column, s.options.get("min"), s.options.get("max"), s.severity
     ),
     "compound_unique": lambda s: UniqueCheck(
         "compound_unique",

@@ -22,7 +22,10 @@ from mlgit.errors import MlgitError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_STATES = {NUMERIC: NumericState, CATEGORICAL: CategoricalState}
+_STATES: dict[str, type[NumericState | CategoricalState]] = {
+    NUMERIC: NumericState,
+    CATEGORICAL: CategoricalState,
+}
 PARALLEL_ROWS = 65_536  # smaller batches are profiled on the calling thread
 _POOL: list[ThreadPoolExecutor] = []
 

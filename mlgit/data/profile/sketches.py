@@ -221,7 +221,12 @@ class LogSketch:
         parts_upper.append(np.exp(pos * width))
         parts_rep.append(np.exp((pos - 0.5) * width))
         parts_count.append(self.pos_counts)
-        return tuple(np.concatenate(p) for p in (parts_lower, parts_upper, parts_rep, parts_count))
+        return (
+            np.concatenate(parts_lower),
+            np.concatenate(parts_upper),
+            np.concatenate(parts_rep),
+            np.concatenate(parts_count),
+        )
 
     def relative_width(self) -> float:
         return math.expm1(2.0**self.level / SKETCH_SCALE)

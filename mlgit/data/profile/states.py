@@ -105,7 +105,7 @@ class NumericState:
         if self.edges is not None:
             # bins (e[i-1], e[i]]; one comparison pass per edge beats searchsorted on random data
             if weights is None:
-                at_or_below = [np.count_nonzero(x <= edge) for edge in self.edges]
+                at_or_below = [int(np.count_nonzero(x <= edge)) for edge in self.edges]
             else:
                 at_or_below = [int(weights[x <= edge].sum()) for edge in self.edges]
             self.binned += np.diff(np.concatenate(([0], at_or_below, [n])))
@@ -166,6 +166,7 @@ class NumericState:
         import numpy as np
 
         if self.edges is not None:
+            assert self.binned is not None  # made with the edges in __init__
             return self.edges.tolist(), self.binned.tolist()
         lower, upper, _, counts = self.sketch.buckets()
         cumulative = np.cumsum(counts)
@@ -251,6 +252,7 @@ class CategoricalState:
         self.entries = len(values)
         if self.entries <= 2 * MAX_TRACKED:
             return
+        assert counts is not None  # entries > 0: there is a chunk
         order = self._ranked_order()
         kept = order[:MAX_TRACKED]
         rest = order[MAX_TRACKED:]

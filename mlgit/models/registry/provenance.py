@@ -61,6 +61,7 @@ def _check_dvc_outputs(repo: git.Repo, config: Config, model: Model) -> None:
     from mlgit.repo import dvc
     from mlgit.repo.git import is_tracked, work_tree
 
+    assert model.path is not None  # check_ready calls this only for a model with a path
     root = work_tree(repo)
     record = dvc.tracked(repo, model.path)
     if record is None:

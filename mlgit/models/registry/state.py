@@ -230,6 +230,7 @@ def fold(name: str, items: list[tuple[TagName, Tag, int]]) -> ArtifactState:
     for parsed, tag, stamp in items:
         if parsed.action not in (REGISTER, DEREGISTER):
             continue
+        assert parsed.version is not None  # parse_tag_name: (de)registrations name a version
         if parsed.action == REGISTER and parsed.version not in versions:
             versions[parsed.version] = VersionInfo(
                 parsed.version, tag.commit, True, True, tag.created, tag.name
@@ -249,15 +250,16 @@ def fold(name: str, items: list[tuple[TagName, Tag, int]]) -> ArtifactState:
     events = []
     last_other, last_deprecation = -1, -1
     for order, (parsed, tag, stamp) in enumerate(items):
-        version = parsed.version
+        event_version = parsed.version  # None for a deprecation
         if parsed.action in (ASSIGN, UNASSIGN):
-            info = at_commit.get(tag.commit)
-            if info is None:
-                info = versions.setdefault(tag.commit, VersionInfo(tag.commit, tag.commit, False))
-            version = info.version
-            key = (version, parsed.stage)
-            last = vstage.get(key)
-            if last is None or stamp > last[0] or (stamp == last[0] and parsed.action == UNASSIGN):
+            assert parsed.stage is not None  # parse_tag_name: (un)assignments name a stage
+            found = at_commit.get(tag.commit)
+            if found is None:
+                found = versions.setdefault(tag.commit, VersionInfo(tag.commit, tag.commit, False))
+            event_version = found.version
+            key = (found.version, parsed.stage)
+            prev = vstage.get(key)
+            if prev is None or stamp > prev[0] or (stamp == prev[0] and parsed.action == UNASSIGN):
                 vstage[key] = (stamp, parsed.action == ASSIGN, order)
         if parsed.action == DEPRECATE:
             last_deprecation = max(last_deprecation, stamp)
@@ -268,7 +270,7 @@ def fold(name: str, items: list[tuple[TagName, Tag, int]]) -> ArtifactState:
                 tag=tag.name,
                 action=parsed.action,
                 artifact=name,
-                version=version,
+                version=event_version,
                 stage=parsed.stage,
                 counter=parsed.counter,
                 commit=tag.commit,
