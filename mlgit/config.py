@@ -14,6 +14,7 @@ from mlgit.documents import (
     did_you_mean,
     json_type,
     load_document,
+    not_a_number_problems,
     validate_document,
 )
 from mlgit.errors import MlgitError
@@ -149,7 +150,7 @@ def check(file: Path, deep: bool = True) -> tuple[Document, list[Problem]]:
     if not isinstance(doc.data, dict):
         got = json_type(doc.data)
         return doc, [Problem(file, (), 1, f"expected a mapping with `version: 1`, got {got}")]
-    problems = validate_document(doc, "config.schema.json")
+    problems = validate_document(doc, "config.schema.json") or not_a_number_problems(doc)
     if not problems:
         problems = _check_references(doc, deep)
     return doc, problems
@@ -172,6 +173,10 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
                 f"{path} leads outside the repository (after resolving links); mlgit.yaml may "
                 "only name files in it: move the file in, or give the path on the command line",
             )
+    for where, path in _named_paths(data):
+        reason = _unusable(root, path, metrics=where[-1] == "metrics")
+        if reason:
+            problem(where, f"{path}: {reason}")
     if problems:
         return problems  # nothing outside is looked at, not even whether it exists
     for name, ds in (data.get("datasets") or {}).items():
@@ -228,6 +233,20 @@ def _named_paths(data: dict) -> list[tuple[tuple[str | int, ...], str]]:
     for name, model in (data.get("models") or {}).items():
         found += [(("models", name, k), model[k]) for k in ("path", "metrics") if model.get(k)]
     return found
+
+
+def _unusable(root: Path, path: str, metrics: bool) -> str | None:
+    """Why a named path can never work (a name the file system refuses, a directory where a
+    metrics file must be), or None."""
+    try:
+        is_dir = (root / path).is_dir()
+    except OSError as exc:  # ENAMETOOLONG and friends
+        return f"not a usable path ({exc.strerror}); shorten it"
+    return (
+        "is a directory, not a metrics file; name the JSON/YAML file"
+        if metrics and is_dir
+        else None
+    )
 
 
 def inside(root: Path, path: str) -> bool:

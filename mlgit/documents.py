@@ -208,6 +208,29 @@ class Problem:
         return f"{place}: {key + ': ' if key else ''}{self.message}"
 
 
+def not_a_number_problems(doc: Document) -> list[Problem]:
+    """Every `.nan` in the document: NaN compares false with everything, so a threshold or a
+    bound of NaN would make a gate always fail or a check pass while saying nothing."""
+    import math
+
+    found: list[Problem] = []
+
+    def walk(value: Any, where: tuple[str | int, ...]) -> None:
+        if isinstance(value, float) and math.isnan(value):
+            found.append(
+                Problem(doc.file, where, doc.line_of(where), "is .nan, not a number; write one")
+            )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*where, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*where, index))
+
+    walk(doc.data, ())
+    return found
+
+
 @cache
 def bundled_schema(name: str) -> dict:
     """A JSON Schema shipped in mlgit/schemas/."""

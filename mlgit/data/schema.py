@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlgit.documents import Document, Problem, did_you_mean, load_document, validate_document
+from mlgit.documents import (
+    Document,
+    Problem,
+    did_you_mean,
+    load_document,
+    not_a_number_problems,
+    validate_document,
+)
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -125,7 +132,7 @@ def schema_problems(path: Path) -> list[Problem]:
 def _problems(doc: Document) -> list[Problem]:
     if not isinstance(doc.data, dict):
         return [Problem(doc.file, (), 1, "expected a mapping with `fields:`")]
-    problems = validate_document(doc, SCHEMA_FILE)
+    problems = validate_document(doc, SCHEMA_FILE) or not_a_number_problems(doc)
     if problems:  # a typo explains the other errors on its line: name it first
         return sorted(problems, key=lambda p: (p.line or 0, "unknown key" not in p.message))
     return _semantic_problems(doc)
@@ -156,11 +163,22 @@ def _semantic_problems(doc: Document) -> list[Problem]:
                 )
         for value in constraints.get("enum") or []:
             if not _fits(value, ftype, ordered=False):
+                yaml_word = isinstance(value, bool) and ftype == "string"
                 problem(
                     (*where, "constraints", "enum"),
-                    f"{value!r} is not {_WRITE_AS.get(ftype, f'a {ftype} value')}",
+                    f"{value!r} is a boolean: YAML reads yes, no, on, off, true and false "
+                    'unquoted as booleans; quote them ("yes")'
+                    if yaml_word
+                    else f"{value!r} is not {_WRITE_AS.get(ftype, f'a {ftype} value')}",
                 )
                 break
+        for low, high in _RANGES:
+            if _ordered(constraints.get(low), constraints.get(high)) is False:
+                problem(
+                    (*where, "constraints", low),
+                    f"{low} {constraints[low]!r} is above {high} {constraints[high]!r}: no value "
+                    "could pass; swap or fix them",
+                )
         if "pattern" in constraints:
             reason = regex_error(constraints["pattern"])
             if reason:
@@ -169,19 +187,66 @@ def _semantic_problems(doc: Document) -> list[Problem]:
     for key in [keys] if isinstance(keys, str) else keys or []:
         if key not in names:
             problem(("primaryKey",), f"{key!r} is not a field{did_you_mean(key, names)}")
+    types = {item["name"]: item.get("type", "any") for item in data.get("fields") or []}
     for index, item in enumerate(data.get("expectations") or []):
         where = ("expectations", index)
         low, high = item.get("min"), item.get("max")
         if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
             problem((*where, "min"), f"min {low} is greater than max {high}")
+        ftype = types.get(item.get("column", ""), "any")
+        if item.get("expect") == "values_between":
+            for key in ("min", "max"):
+                if key in item and not _fits(item[key], ftype):
+                    wanted = _WRITE_AS.get(ftype, f"a {ftype} value")
+                    problem((*where, key), f"{item[key]!r} is not {wanted} (column {ftype})")
+        if item.get("expect") == "values_in_set":
+            kinds = {_kind_of(v) for v in item.get("values") or [] if v is not None}
+            if len(kinds) > 1:
+                problem(
+                    (*where, "values"),
+                    f"mixes {' and '.join(sorted(kinds))}: one column holds one type; quote the "
+                    "values if they are text",
+                )
     return problems
+
+
+_RANGES = (
+    ("minimum", "maximum"),
+    ("exclusiveMinimum", "exclusiveMaximum"),
+    ("minimum", "exclusiveMaximum"),
+    ("exclusiveMinimum", "maximum"),
+    ("minLength", "maxLength"),
+)
+
+
+def _ordered(low: Any, high: Any) -> bool | None:
+    """low <= high, or None when either is absent or they do not compare."""
+    if low is None or high is None:
+        return None
+    try:
+        return bool(low <= high)
+    except TypeError:
+        return None
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "booleans"
+    if isinstance(value, int | float):
+        return "numbers"
+    if isinstance(value, dt.date):
+        return "dates"
+    return "text" if isinstance(value, str) else type(value).__name__
 
 
 def _fits(value: Any, ftype: str, ordered: bool = True) -> bool:
     if isinstance(value, bool):
         return ftype in ("boolean", "any") and not ordered
     if ftype == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return whole and -(2**63) <= value < 2**63  # Arrow's int64
+    if isinstance(value, str) and ftype in ("date", "datetime"):
+        return _iso(value, ftype) is not None  # JSON has no dates: ISO-8601 text
     if ftype == "number":
         return isinstance(value, int | float)
     if ftype == "date":
@@ -191,6 +256,24 @@ def _fits(value: Any, ftype: str, ordered: bool = True) -> bool:
     if ftype == "string":
         return isinstance(value, str)
     return ftype != "boolean"
+
+
+def _iso(text: str, ftype: str) -> dt.date | None:
+    """An ISO-8601 date or datetime written as text (JSON schema files have no dates)."""
+    try:
+        if ftype == "date":
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _typed(value: Any, ftype: str) -> Any:
+    """A bound or enum entry as the checks compare it: ISO text becomes a date or datetime."""
+    if isinstance(value, str) and ftype in ("date", "datetime"):
+        return _iso(value, ftype) or value
+    return value
 
 
 def regex_error(pattern: str) -> str | None:
@@ -219,7 +302,11 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
                 **cast(
                     dict[str, Any],
                     {
-                        k: (tuple(v) if k == "enum" else v)
+                        k: (
+                            tuple(_typed(e, item.get("type", "any")) for e in v)
+                            if k == "enum"
+                            else _typed(v, item.get("type", "any"))
+                        )
                         for k, v in (item.get("constraints") or {}).items()
                     },
                 )
@@ -232,6 +319,11 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
     )
     keys = data.get("primaryKey")
     missing = data.get("missingValues")
+    types = {f.name: f.type for f in fields}
+
+    def option(key: str, value: Any, column: Any) -> Any:  # ISO text bounds of a date column
+        return _typed(value, types.get(str(column), "any")) if key in ("min", "max") else value
+
     return TableSchema(
         fields=fields,
         primary_key=(keys,) if isinstance(keys, str) else tuple(keys or ()),
@@ -239,7 +331,11 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
         expectations=tuple(
             Expectation(
                 expect=item["expect"],
-                options=tuple((k, _frozen(v)) for k, v in item.items() if k != "expect"),
+                options=tuple(
+                    (k, _frozen(option(k, v, item.get("column"))))
+                    for k, v in item.items()
+                    if k != "expect"
+                ),
             )
             for item in data.get("expectations") or []
         ),

@@ -61,6 +61,9 @@ def parse(text: bytes | str, label: str) -> dict:
     return data
 
 
+MAX_METRICS_BYTES = 16 << 20
+
+
 def read(
     repo: git.Repo | None, path: str, rev: str | None = None, root: Path | None = None
 ) -> dict:
@@ -70,12 +73,18 @@ def read(
         from mlgit.repo.git import work_tree
 
         base = root if root is not None else work_tree(repo)  # type: ignore[arg-type]
+        from mlgit.fs import read_limited
+
         file = base / path
-        if not file.exists():
+        try:
+            exists = file.exists()
+        except OSError:  # a name too long for the file system
+            exists = False
+        if not exists:
             raise MlgitError(
                 f"{path}: metrics file not found; run your pipeline (`dvc repro`) to write it"
             )
-        return parse(file.read_bytes(), path)
+        return parse(read_limited(file, MAX_METRICS_BYTES, "a metrics file")[0], path)
     from mlgit.repo.git import read_file_at
 
     assert repo is not None  # callers reading a revision pass the repository

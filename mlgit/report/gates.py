@@ -45,7 +45,7 @@ def as_json(model: str, report: GateReport, metrics_label: str) -> dict:
     }
 
 
-def build(model: str, report: GateReport, metrics_label: str) -> Report:
+def as_report(model: str, report: GateReport, metrics_label: str) -> Report:
     failed = [r for r in report.results if not r.ok]
     summary = (
         f"{len(report.results) - len(failed)} of {len(report.results)} gates pass "

@@ -28,7 +28,7 @@ def as_report(review: Review) -> Report:
         problems_only=True,
         warnings=review.warnings,
     )
-    gate_reports = [gates_report.build(g.model, g.report, g.metrics_file) for g in review.gates]
+    gate_reports = [gates_report.as_report(g.model, g.report, g.metrics_file) for g in review.gates]
     drifted = [d for d in review.drift if d.drifted]
     statuses = [validation.status, *(r.status for r in gate_reports)]
     statuses += [WARN for _ in drifted]  # new data is expected to move: drift only warns
