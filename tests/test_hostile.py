@@ -254,3 +254,15 @@ def test_csv_lines_longer_than_the_read_block(tmp_path: Path) -> None:
     wide_header.write_text("a," + "b" * (3 << 20) + "\n1,2\n")
     schema = infer_schema(open_source(wide_header))
     assert [f.name for f in schema.fields] == ["a", "b" * (3 << 20)]
+
+
+def test_rerunning_an_interrupted_track_finishes_it(project) -> None:
+    _parquet(project.root / "data" / "t.parquet", [1, 2, 3])
+    project.sh("dvc", "add", "-q", "data/t.parquet")  # where a killed `mlgit track` stops
+    result = project.mlgit("track", "data/t.parquet")
+    assert result.exit_code == 0, result.output
+    assert "resumed" in result.stdout and "interrupted" in result.stdout
+    assert "data/t.parquet" in (project.root / "mlgit.yaml").read_text()
+    assert (project.root / "schemas" / "t.schema.yaml").exists()
+    again = project.mlgit("track", "data/t.parquet")
+    assert again.exit_code == 0 and "resumed" not in again.stdout

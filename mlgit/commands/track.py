@@ -1,4 +1,8 @@
-"""`mlgit track`: `dvc add` a dataset, register it in mlgit.yaml, stage the change in git."""
+"""`mlgit track`: `dvc add` a dataset, register it in mlgit.yaml, stage the change in git.
+
+Every step can be repeated, so a track stopped half-way (killed after `dvc add`, before
+mlgit.yaml was written) is finished by running the same `mlgit track` again, which says so.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,17 @@ class TrackResult:
     dvc_file: str
     schema: str | None  # the schema file written, if any
     staged: tuple[str, ...]
+    resumed: bool = False  # a track that was stopped half-way (after `dvc add`) was finished
 
 
 def describe(result: TrackResult) -> str:
     """What track did, and the next command, as printed."""
     lines = [f"tracked  {result.path} as dataset {result.name!r} ({result.dvc_file})"]
+    if result.resumed:
+        lines.append(
+            f"resumed  {result.dvc_file} was there but mlgit.yaml did not list {result.path}: "
+            "an interrupted `mlgit track` is now finished"
+        )
     if result.schema:
         lines.append(f"schema   {result.schema} (inferred; review and commit it)")
     lines.append(f"staged   {', '.join(result.staged)}")
@@ -70,6 +80,8 @@ def track(path: Path, name: str | None) -> TrackResult:
             f"{cfg_file}: dataset {name!r} already points to {existing.path}; "
             "choose another name with --name"
         )
+    registered = any(Path(d.path) == rel for d in cfg.datasets.values())
+    resumed = not registered and (root / f"{rel.as_posix()}.dvc").exists()
     schema_rel: str | None  # declared apart: the assignment narrows it to str until reset below
     schema_rel = (existing.schema if existing else None) or (f"schemas/{name}.schema.yaml")
     schema_text = None if (root / schema_rel).exists() else _inferred(root, rel)
@@ -92,6 +104,7 @@ def track(path: Path, name: str | None) -> TrackResult:
         dvc_file=dvc_file.as_posix(),
         schema=schema_rel if schema_text is not None else None,
         staged=tuple(git.relative_to_root(repo, p).as_posix() for p in staged),
+        resumed=resumed,
     )
 
 
