@@ -94,6 +94,7 @@ def test_ci_a_pr_breaking_the_schema_fails_at_validate_with_the_report_in_the_su
     assert run.step("Report") == "success", explain(run)
     assert "<!-- mlgit-report -->" in run.summary
     assert "train" in run.summary and "age" in run.summary, run.summary
+    assert "could not run" not in run.summary  # exit 1 is a failed check, not a broken report
     assert ["pull", "data/train.parquet"] in run.called("dvc")
     junit = act.artifacts / "mlgit-validate" / "mlgit-validate.xml"
     assert "<failure" in junit.read_text(encoding="utf-8")
@@ -230,3 +231,17 @@ def test_ci_a_push_with_a_retrained_model_promotes_it_and_starts_cd(
     assert len(assigned) == 1, tags
     started = ["workflow", "run", "mlgit-cd.yml", "--ref", "master", "-f", f"tag={assigned[0]}"]
     assert started in run.called("gh"), run.called("gh")
+
+
+# ---------------------------------------------------------------- monitor
+def test_monitor_drift_in_production_dispatches_ct_with_the_reasons(repo: Path, act: Act) -> None:
+    """The demo's production sample drifted (prices rose 20%): the monitor's action is
+    `retrain`, so it starts CT with the reasons, and the job passes."""
+    run = act.run("workflow_dispatch", "mlgit-monitor.yml", {}, job="monitor")
+    assert run.jobs == {"monitor": "success"}, explain(run)
+    assert "Monitor: retrain" in run.summary, run.summary
+    started = [argv for argv in run.called("gh") if argv[:2] == ["workflow", "run"]]
+    assert len(started) == 1, run.called("gh")
+    assert started[0][:5] == ["workflow", "run", "mlgit-ct.yml", "--ref", "master"]
+    assert started[0][5] == "-f" and started[0][6].startswith("reason=monitor: "), started
+    assert "drift" in started[0][6], started

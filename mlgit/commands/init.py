@@ -82,6 +82,18 @@ repos:
         language: system
         files: (\\.dvc|(^|/)dvc\\.lock|^mlgit\\.yaml|^schemas/.*\\.(ya?ml|json))$
         pass_filenames: false
+      - id: mlgit-no-large-data
+        name: mlgit no large data (track data and models with DVC)
+        entry: mlgit check-large-files
+        language: system
+        types: [file]
+        stages: [pre-commit, pre-merge-commit, pre-push, manual]
+      - id: mlgit-ci-check
+        name: mlgit ci generate --check (generated pipelines up to date)
+        entry: mlgit ci generate --check
+        language: system
+        files: ^mlgit\\.yaml$
+        pass_filenames: false
 """
 
 
