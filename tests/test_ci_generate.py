@@ -250,13 +250,24 @@ def test_bad_targets_exit_2_and_write_nothing(tmp_path: Path, prepare, needle: s
     assert files_in(root) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any permission")
 def test_read_only_target_exits_2(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo", VARIANTS["github_only"])
-    (root / ".github/workflows").mkdir(parents=True)
-    (root / ".github/workflows").chmod(0o555)
+    workflows = root / ".github/workflows"
+    workflows.mkdir(parents=True)
+    workflows.chmod(0o555)
+    immutable = False
+    if os.access(workflows, os.W_OK):  # root ignores permissions, not the immutable flag
+        immutable = (
+            shutil.which("chattr") is not None
+            and subprocess.run(["chattr", "+i", str(workflows)], check=False).returncode == 0
+        )
+        if not immutable:
+            pytest.skip("running as root without chattr: nothing stops writes")
     try:
         result = run_cli(root, "ci", "generate")
     finally:
-        (root / ".github/workflows").chmod(0o755)
+        if immutable:
+            subprocess.run(["chattr", "-i", str(workflows)], check=True)
+        workflows.chmod(0o755)
     assert result.exit_code == 2 and "not writable" in result.output
+    assert list(workflows.iterdir()) == []

@@ -109,7 +109,7 @@ def _require_writable(root: Path, file: Rendered, force: bool, config_name: str)
         parent = parent.parent
     if not parent.is_dir():
         raise MlgitError(f"{parent}: is not a directory; mlgit needs it to write {rel}")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not _can_write(parent) or (path.exists() and not os.access(path, os.W_OK)):
         raise MlgitError(f"{path}: not writable; fix its permissions to let mlgit write {rel}")
     if not path.exists() or force:
         return
@@ -126,6 +126,18 @@ def _require_writable(root: Path, file: Rendered, force: bool, config_name: str)
             f"{path}: edited by hand since mlgit generated it; put the change in {config_name} "
             "(ci:) or pass --force to overwrite it"
         )
+
+
+def _can_write(directory: Path) -> bool:
+    """Whether a file can be created in `directory`, tried for real: permissions do not stop
+    root, but a read-only mount or an immutable directory does."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".mlgit-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def _write(root: Path, file: Rendered) -> FileOutcome:
