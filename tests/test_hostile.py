@@ -266,3 +266,10 @@ def test_rerunning_an_interrupted_track_finishes_it(project) -> None:
     assert (project.root / "schemas" / "t.schema.yaml").exists()
     again = project.mlgit("track", "data/t.parquet")
     assert again.exit_code == 0 and "resumed" not in again.stdout
+
+
+def test_json_lines_errors_name_the_line_an_editor_shows(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"a": 1}\n\n{"a": 2}\n{"a": oops}\n')
+    (tmp_path / "s.yaml").write_text("fields:\n  - {name: a, type: integer}\n")
+    proc = limited_mlgit(tmp_path, "validate", "bad.jsonl", "--schema", "s.yaml")
+    one_line_error(proc, "bad.jsonl:4:", "JSON parse error")

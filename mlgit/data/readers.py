@@ -174,11 +174,33 @@ def _jsonl(path, columns, batch_rows, column_types, null_values):
 
     parse = pj.ParseOptions(explicit_schema=pa.schema(column_types) if column_types else None)
     read = pj.ReadOptions(block_size=1 << 24)
-    with pj.open_json(path, read_options=read, parse_options=parse) as reader:  # streams blocks
-        for batch in reader:
-            if columns:
-                batch = batch.select(columns)
-            yield from _split(batch, batch_rows)
+    try:
+        with pj.open_json(path, read_options=read, parse_options=parse) as reader:  # streams
+            for batch in reader:
+                if columns:
+                    batch = batch.select(columns)
+                yield from _split(batch, batch_rows)
+    except pa.ArrowInvalid as exc:
+        found = _JSON_ROW.search(str(exc))
+        if found is None or path.stat().st_size > read.block_size:  # rows count per block
+            raise
+        reason = str(exc)[: found.start()].strip().rstrip(".")
+        raise BadLine(_jsonl_line(path, int(found[1])), f"{reason}; fix the line") from None
+
+
+_JSON_ROW = re.compile(r"\bin row (\d+)\s*$")  # pyarrow counts the rows of a block from 0
+
+
+def _jsonl_line(path: Path, row: int) -> int:
+    """The 1-based line of the `row`-th (0-based) non-blank line: what an editor shows."""
+    with open(path, "rb") as f:
+        seen = -1
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                seen += 1
+                if seen == row:
+                    return number
+    return row + 1
 
 
 def _split(batch, batch_rows):
