@@ -79,7 +79,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 @contextmanager
 def checkout(rev: str) -> Iterator[Path]:
     """A detached worktree of `rev` in a temporary directory, removed on the way out."""
-    git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        raise SystemExit(f"--against {rev}: not a commit of {ROOT}; try a hash from `git log`")
     base = Path(tempfile.mkdtemp(prefix="mlgit-bench-against-"))
     path = base / "mlgit"
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
