@@ -4,8 +4,11 @@ Builds a temporary repository holding 1,000 and 10,000 annotated registry tags (
 versions registered and assigned to stages, written in one `git fast-import` pass), then times
 whole processes side by side and prints the ratios. `mlgit registry` is timed with the tags as
 loose refs (one file each) and packed (as after a clone or `git gc`); the rest run packed.
-Run: `python bench/registry.py [--sizes 1000,10000] [--repeat 3]`. Target: `mlgit registry`
-<= 0.5 s at 10,000 tags, >= 10x faster than `gto show`.
+Run: `python bench/registry.py [--sizes 1000,10000] [--repeat 3] [--against REV]`. Target:
+`mlgit registry` <= 0.5 s at 10,000 tags, >= 10x faster than `gto show`.
+With --against REV, mlgit at that git revision (a temporary worktree) takes turns with this
+checkout's on the same repository, both as `python -P -m mlgit` from their own checkout, and the
+table adds its `mlgit registry` (loose, packed) and `mlgit promote` times and the ratios new/old.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from versions import AGAINST_HELP, Version, compared
+from versions import ratio as new_over_old
 
 BIN = Path(sys.executable).parent
 MODELS = 100
@@ -93,12 +99,12 @@ def build(root: Path, tags: int) -> None:
 TIMEOUT = 120.0  # seconds; a slower command is reported as "> TIMEOUT"
 
 
-def timed(root: Path, *cmd: str) -> float:
+def timed(root: Path, *cmd: str, env: dict[str, str] = ENV) -> float:
     """Wall time of one whole process; `inf` when it ran past TIMEOUT (then killed)."""
     start = time.perf_counter()
     try:
         proc = subprocess.run(
-            cmd, cwd=root, env=ENV, capture_output=True, text=True, check=False, timeout=TIMEOUT
+            cmd, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=TIMEOUT
         )
     except subprocess.TimeoutExpired:
         return float("inf")
@@ -113,6 +119,18 @@ def median(root: Path, repeat: int, *cmd: str) -> float:
     if first == float("inf"):
         return first  # one timeout is enough to know
     return statistics.median([first, *(timed(root, *cmd) for _ in range(repeat - 1))])
+
+
+def in_turns(root: Path, repeat: int, versions: list[Version], *args: str) -> list[float]:
+    """`median` of each version's `mlgit ARGS`, the versions taking turns (A, B, A, B, ...) so a
+    busy moment of the shared machine lands on both alike."""
+    runs: list[list[float]] = [[] for _ in versions]
+    for _ in range(repeat):
+        for version, seen in zip(versions, runs, strict=True):
+            if seen and seen[0] == float("inf"):
+                continue  # one timeout is enough to know
+            seen.append(timed(root, *version.command(*args), env=version.env(ENV)))
+    return [statistics.median(seen) for seen in runs]
 
 
 def seconds(value: float, width: int) -> str:
@@ -131,51 +149,81 @@ def alternating(root: Path, repeat: int, make_cmd) -> float:
     return statistics.median(timed(root, *make_cmd(i)) for i in range(repeat))
 
 
+def promotions(
+    root: Path, repeat: int, versions: list[Version], two: tuple[str, str]
+) -> list[float]:
+    """Median `mlgit promote` of each version, taking turns; every run assigns the version the
+    stage does not hold (the k-th run overall promotes two[k % 2]), so none is a no-op."""
+    runs: list[list[float]] = [[] for _ in versions]
+    k = 0
+    for _ in range(repeat):
+        for version, seen in zip(versions, runs, strict=True):
+            cmd = version.command(
+                "promote", "churn", "--to", "canary", "--version", two[k % 2], "--format", "json"
+            )
+            seen.append(timed(root, *cmd, env=version.env(ENV)))
+            k += 1
+    return [statistics.median(seen) for seen in runs]
+
+
 def main() -> None:
     global TIMEOUT  # one knob for the whole run
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="per gto/mlgit run")
+    parser.add_argument("--against", metavar="REV", help=AGAINST_HELP)
     args = parser.parse_args()
     TIMEOUT = args.timeout
-    mlgit, gto = str(BIN / "mlgit"), str(BIN / "gto")
-    if not Path(gto).exists():
+    if not (BIN / "gto").exists():
         raise SystemExit("gto is not installed in this environment: pip install gto")
+    with compared(args.against, str(BIN / "mlgit")) as versions:
+        run(args, versions)
+
+
+def run(args: argparse.Namespace, versions: list[Version]) -> None:
+    gto = str(BIN / "gto")
+    old = [v.label for v in versions[1:]]
     base = Path(tempfile.mkdtemp(prefix="mlgit-bench-registry-"))
     try:
         print(f"{'tags':>6} | {'registry loose':>14} | {'mlgit registry':>14} | "
               f"{'gto show':>9} | {'ratio':>6} | {'mlgit promote':>13} | {'gto assign':>10} | "
-              f"{'ratio':>6}")  # fmt: skip
+              f"{'ratio':>6}"
+              + "".join(f" | {label} loose | new/old | {label} registry | new/old | "
+                        f"{label} promote | new/old"
+                        for label in old),
+        )  # fmt: skip
         for size in (int(s) for s in args.sizes.split(",")):
             root = base / f"repo-{size}"
             build(root, size)
             count = len(git(root, "tag", "-l").splitlines())
             # fast-import leaves 1 file per tag (loose refs), as fetching tags one by one does;
             # a clone, `git gc` or `git pack-refs` packs them: time both, the rest packed
-            loose = median(root, args.repeat, mlgit, "registry", "--format", "json")
+            loose = in_turns(root, args.repeat, versions, "registry", "--format", "json")
             git(root, "pack-refs", "--all")
-            registry = median(root, args.repeat, mlgit, "registry", "--format", "json")
+            registry = in_turns(root, args.repeat, versions, "registry", "--format", "json")
             show = median(root, args.repeat, gto, "show", "--json")
             last = len(git(root, "tag", "-l", "churn@*").splitlines()) - 1
             two = (f"v1.0.{last}", f"v1.0.{last - 1}")
-            promote = alternating(
-                root, args.repeat,
-                lambda i, two=two: (mlgit, "promote", "churn", "--to", "canary",
-                                    "--version", two[i % 2], "--format", "json"),
-            )  # fmt: skip
+            promote = promotions(root, args.repeat, versions, two)
             assign = alternating(
                 root, args.repeat,
                 lambda i, two=two: (gto, "assign", "churn", "--version", two[i % 2],
                                     "--stage", "shadow"),
             )  # fmt: skip
-            print(
-                f"{count:>6} | {seconds(loose, 14)} | {seconds(registry, 14)} | "
+            line = (
+                f"{count:>6} | {seconds(loose[0], 14)} | {seconds(registry[0], 14)} | "
                 f"{seconds(show, 9)} | "
-                f"{ratio(show, registry):>6} | {seconds(promote, 13)} | {seconds(assign, 10)} | "
-                f"{ratio(assign, promote):>6}",
-                flush=True,
+                f"{ratio(show, registry[0]):>6} | {seconds(promote[0], 13)} | "
+                f"{seconds(assign, 10)} | {ratio(assign, promote[0]):>6}"
             )
+            for i, label in enumerate(old, start=1):
+                for name, times in (("loose", loose), ("registry", registry), ("promote", promote)):
+                    line += (
+                        f" | {seconds(times[i], len(f'{label} {name}'))} | "
+                        f"{new_over_old(times[0], times[i]):>7}"
+                    )
+            print(line, flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

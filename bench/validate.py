@@ -2,6 +2,7 @@
 
     python bench/validate.py [--rows 1000000 5000000] [--formats parquet csv]
                              [--peer-python /path/to/venv/bin/python] [--repeat 3] [--ge-once]
+                             [--against REV]
 
 Data is generated once into bench/.data/ (gitignored): ints, floats with nulls, a 50-value
 categorical, an email column checked by a regex, timestamps and a label, with a small share of
@@ -11,7 +12,9 @@ differs from mlgit's is flagged `!=`). The tools take turns, `--repeat` rounds, 
 fastest run counts, so a busy minute on the shared machine does not land on one tool only.
 pandera and Great Expectations are not mlgit dependencies: they are run with `--peer-python`
 (default: this interpreter) and reported "not installed" when that interpreter cannot import
-them.
+them. With `--against REV`, mlgit at that git revision (a temporary worktree) takes its turn
+too, both mlgit sides as `python -P -m mlgit` from their own checkout, and the table adds its row
+and the ratio new/old.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from versions import AGAINST_HELP, Version, compared, ratio
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
@@ -301,8 +306,14 @@ def main() -> None:
     parser.add_argument(
         "--ge-once", action="store_true", help="run Great Expectations once, not --repeat times"
     )
+    parser.add_argument("--against", metavar="REV", help=AGAINST_HELP)
     args = parser.parse_args()
     mlgit = shutil.which("mlgit") or str(Path(sys.executable).parent / "mlgit")
+    with compared(args.against, mlgit) as versions:
+        run(args, versions)
+
+
+def run(args: argparse.Namespace, versions: list[Version]) -> None:
     schema = DATA / "people.schema.yaml"
     DATA.mkdir(exist_ok=True)
     schema.write_text(SCHEMA, encoding="utf-8")
@@ -324,10 +335,15 @@ def main() -> None:
                 print(f"\n== {rows:,} rows, {fmt} ({path.stat().st_size / 2**20:.0f} MiB)")
                 tools = [
                     ("pyarrow read (floor)", [sys.executable, "-c", FLOOR[fmt], str(path)], None),
-                    (
-                        "mlgit validate",
-                        [mlgit, "validate", str(path), "--schema", str(schema), *MLGIT_FLAGS],
-                        env,
+                    *(
+                        (
+                            f"{version.label} validate",
+                            version.command(
+                                "validate", str(path), "--schema", str(schema), *MLGIT_FLAGS
+                            ),
+                            version.env(env),
+                        )
+                        for version in versions
                     ),
                 ]
                 tools += [
@@ -339,6 +355,7 @@ def main() -> None:
                 best = interleaved(args.repeat, tools, slow)
                 floor = best["pyarrow read (floor)"][0]
                 wall, rss, out, err = best["mlgit validate"]
+                wall_new, rss_new = wall, rss
                 ours = mlgit_counts(out) if out.strip() else {}
                 if not ours:
                     print(f"   mlgit failed: {err.strip()}")
@@ -346,6 +363,13 @@ def main() -> None:
                     ("pyarrow read (floor)", floor, best["pyarrow read (floor)"][1], None),
                     ("mlgit validate", wall, rss, ours),
                 ]
+                for version in versions[1:]:
+                    name = f"{version.label} validate"
+                    old_wall, old_rss, out, err = best[name]
+                    counts = mlgit_counts(out) if out.strip() else {}
+                    if not counts:
+                        print(f"   {name} failed: {err.strip()}")
+                    lines.append((name, old_wall, old_rss, counts))
                 for name in peers:
                     if not available[name]:
                         lines.append((f"{name} (not installed)", None, None, None))
@@ -356,6 +380,12 @@ def main() -> None:
                         print(f"   {name} failed: {err.strip().splitlines()[-1:]}")
                     lines.append((name, wall, rss, counts))
                 report(lines, floor, ours)
+                for version in versions[1:]:
+                    old_wall, old_rss, _, _ = best[f"{version.label} validate"]
+                    print(
+                        f"   mlgit validate new/old ({version.label}): "
+                        f"wall {ratio(wall_new, old_wall)}, peak RSS {ratio(rss_new, old_rss)}"
+                    )
     finally:
         for file in scripts.values():
             os.unlink(file)
