@@ -38,6 +38,7 @@ def test_help_lists_the_commands_that_exist() -> None:
         "report",
         "ci",
         "check-large-files",
+        "doctor",
         "demo",
     ]
     listed = re.findall(r"^  (\S+)\s", result.output.split("Commands:")[1], re.MULTILINE)

@@ -1,4 +1,4 @@
-"""Project commands: init, check-config, track, and the demo."""
+"""Project commands: init, check-config, track, the demo, and doctor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from mlgit.cli.group import cli
 from mlgit.cli.options import (
     EXIT_CHECK_FAILED,
     Path_,
+    finish,
+    report_options,
 )
 
 if TYPE_CHECKING:
@@ -69,3 +71,25 @@ def demo(directory: Path | None) -> None:
 
     if not run(directory, click.echo):
         raise SystemExit(EXIT_CHECK_FAILED)
+
+
+@cli.command()
+@click.option(
+    "--history",
+    type=click.IntRange(1),
+    default=50,
+    show_default=True,
+    help="Look for large data in the trees of the last N commits.",
+)
+@click.option(
+    "--min-level",
+    type=click.IntRange(0, 2),
+    default=None,
+    help="Exit 1 when the project is below this maturity level (0, 1 or 2).",
+)
+@report_options("text", "json", "markdown")
+def doctor(history: int, min_level: int | None, fmt: str, output: Path | None) -> None:
+    """Score the project against MLOps maturity levels 0-2: each item, why, and its fix."""
+    from mlgit.commands.doctor import doctor
+
+    finish(doctor(history, min_level), fmt, output)

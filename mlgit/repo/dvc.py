@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -248,3 +249,32 @@ def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
     return [
         DataFile(p.relative_to(base).as_posix(), p) for p in sorted(base.rglob("*")) if p.is_file()
     ]
+
+
+def start_cloud_status(root: Path) -> Callable[[], dict[str, str]]:
+    """Start `dvc status --cloud --json` (it takes a while: DVC imports, then asks the remote)
+    and return a function that waits for it: {path: "new" | "deleted" | "missing" | ...},
+    {} when every output is in the remote. "new": only in the cache (not pushed); "deleted":
+    only in the remote (not pulled); "missing": in neither."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    proc = subprocess.Popen(
+        [_dvc_executable(), "status", "--cloud", "--json"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def wait() -> dict[str, str]:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            lines = [ln for ln in (err or out).splitlines() if ln.strip()]
+            reason = next(
+                (ln for ln in lines if ln.startswith("ERROR")), lines[-1] if lines else ""
+            )
+            raise MlgitError(f"`dvc status --cloud` failed in {root}: {reason.strip()}")
+        data = json.loads(out) if out.strip() else {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    return wait

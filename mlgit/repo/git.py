@@ -391,3 +391,61 @@ def push_refs(repo: git.Repo, remote: str, refs: list[str]) -> str | None:
             (ln for ln in lines if "fatal" in ln or "error" in ln), lines[-1] if lines else ""
         )
     return None
+
+
+class Blob(NamedTuple):
+    path: str  # relative to the root, as first seen in the history walked
+    size: int
+
+
+def history_blobs(root: Path, max_commits: int) -> tuple[int, list[Blob]]:
+    """(commits walked, the files of their trees): one `git rev-list --objects` over the last
+    `max_commits` commits of HEAD, sized by one `git cat-file --batch-check` (no blob is read).
+    A repository without commits has (0, [])."""
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    listed = subprocess.run(
+        ["git", "rev-list", "--objects", f"--max-count={max_commits}", "HEAD", "--"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        if subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root, capture_output=True
+        ).returncode:
+            return 0, []  # no commit yet
+        reason = listed.stderr.decode("utf-8", "replace").strip()
+        raise MlgitError(f"git could not list the history of {root}: {reason}")
+    sized = subprocess.run(
+        ["git", "cat-file", "--batch-check=%(objecttype) %(objectsize) %(rest)"],
+        cwd=root,
+        input=listed.stdout,
+        capture_output=True,
+        check=False,
+    )
+    if sized.returncode != 0:
+        reason = sized.stderr.decode("utf-8", "replace").strip()
+        raise MlgitError(f"git could not size the objects of {root}: {reason}")
+    commits, blobs = 0, []
+    for line in sized.stdout.decode("utf-8", "replace").splitlines():
+        kind, size, path = [*line.split(" ", 2), "", ""][:3]
+        if kind == "commit":
+            commits += 1
+        elif kind == "blob" and size.isdigit():
+            blobs.append(Blob(path, int(size)))
+    return commits, blobs
+
+
+def git_path(root: Path, name: str) -> Path:
+    """Where git keeps `name` (e.g. hooks/pre-commit) for the work tree at `root`: honours
+    worktrees and core.hooksPath."""
+    if shutil.which("git") is None:
+        _git_module()
+    proc = subprocess.run(
+        ["git", "rev-parse", "--git-path", name], cwd=root, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise MlgitError(f"{root} is not inside a git repository; run `mlgit init` first")
+    path = Path(proc.stdout.strip())
+    return path if path.is_absolute() else root / path
