@@ -391,3 +391,20 @@ def push_refs(repo: git.Repo, remote: str, refs: list[str]) -> str | None:
             (ln for ln in lines if "fatal" in ln or "error" in ln), lines[-1] if lines else ""
         )
     return None
+
+
+def list_files(root: Path, pathspecs: list[str]) -> list[str]:
+    """Files matching `pathspecs` (git's glob: `*` crosses `/`), tracked or untracked but not
+    ignored, relative to `root` (POSIX); [] when `root` is not a git work tree."""
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return []
+    names = proc.stdout.decode("utf-8", "replace").split("\x00")
+    return sorted({name for name in names if name})
