@@ -95,6 +95,12 @@ def survey(root: Path) -> Adoption:
     _read_artifacts_yaml(found)
     gto = _read_gto(found)
     tag_models, tag_stages = _read_tags(root)
+    for name, spec, _, source in found.artifacts:
+        if spec.get("type") not in (*MODEL_TYPES, *DATASET_TYPES):
+            found.skipped.append(
+                f"artifact {name} ({source}): type {spec.get('type')!r} is neither a model nor "
+                "a dataset; mlgit.yaml has no place for it"
+            )
     models = _models(found, tag_models)
     datasets = _datasets(found, {m.path for m in models if m.path})
     models = [_with_dataset(found, m, datasets) for m in models]
@@ -260,6 +266,8 @@ def _models(found: _Found, tag_models: list[str]) -> list[AdoptedModel]:
             )
             continue
         path = _inside(found, folder, spec.get("path"), f"{source}: artifacts.{name}")
+        if path is None:
+            continue
         metrics = _metrics_for(found, folder, path)
         models.setdefault(full, AdoptedModel(
             full, path, metrics, source, _text(spec.get("desc")), _labels(spec.get("labels")),
@@ -275,10 +283,10 @@ def _models(found: _Found, tag_models: list[str]) -> list[AdoptedModel]:
 
 
 def _metrics_for(found: _Found, folder: str, model_path: str | None) -> tuple[str, ...]:
-    """Metrics files of the model's dvc.yaml, those of a stage that reads the model first;
-    every metrics file of the repository when its folder declares none."""
+    """Metrics files of the model's dvc.yaml (the root's for artifacts.yaml and tags), those of
+    a stage that reads the model first."""
     reads_model = [m for deps, _, ms in found.stages if model_path in deps for m in ms]
-    near = found.metrics.get(folder) or [m for ms in found.metrics.values() for m in ms]
+    near = found.metrics.get(folder, [])
     return tuple(dict.fromkeys([*reads_model, *near]))
 
 
