@@ -28,12 +28,24 @@ if TYPE_CHECKING:
     help="Also generate the CI/CT/CD pipelines: github, gitlab or github,gitlab "
     "(recorded as ci.providers; default github, no pipelines written).",
 )
-def init(force: bool, providers: str | None) -> None:
-    """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config."""
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the mlgit.yaml init would write (and what it adopts) and write nothing.",
+)
+def init(force: bool, providers: str | None, dry_run: bool) -> None:
+    """Make this directory an mlgit project: git, DVC, mlgit.yaml, pre-commit config.
+
+    In an existing DVC/GTO repository, mlgit.yaml adopts its models, datasets and stages."""
     from mlgit.commands.init import describe, init, parse_providers
 
     chosen = parse_providers(providers) if providers is not None else ()
-    click.echo(describe(init(Path_.cwd(), force, chosen), force))
+    result = init(Path_.cwd(), force, chosen, dry_run)
+    if dry_run:
+        click.echo(result.config, nl=False)  # the file alone on stdout: `> mlgit.yaml` works
+        click.echo(describe(result, force), err=True)
+    else:
+        click.echo(describe(result, force))
 
 
 @cli.command("check-config")

@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mlgit.commands.init_config import config_text
 from mlgit.config import CONFIG_FILE
 from mlgit.errors import MlgitError
 from mlgit.fs import write_atomic
+
+if TYPE_CHECKING:
+    from mlgit.commands.adopt import Adoption
 
 PRE_COMMIT_FILE = ".pre-commit-config.yaml"
 
@@ -18,50 +23,9 @@ class InitResult:
     root: Path
     created: tuple[str, ...]  # what this run made: "git repository", "mlgit.yaml", ...
     kept: tuple[str, ...]  # what was there already and left alone
-
-
-def config_text(providers: tuple[str, ...]) -> str:
-    return f"""\
-# mlgit configuration. Check it with `mlgit check-config`.
-version: 1
-
-# Datasets: DVC-tracked files or directories, each checked against its schema by
-# `mlgit validate`. Add one with `mlgit track data/train.parquet`.
-datasets: {{}}
-
-# Models: where each model and its metrics are, and the gates a version must pass before
-# `mlgit promote` tags it. mlgit never loads the model file.
-#   churn:
-#     path: models/churn.pkl
-#     metrics: metrics.json            # DVC metrics file written by your pipeline
-#     dataset: train                   # the dataset it is trained on (for drift)
-#     gates:
-#       - {{metric: roc_auc, min: 0.80}}
-#       - {{metric: roc_auc, max_drop: 0.01, baseline: prod}}
-#       - {{metric: slices.sex.accuracy, max_gap: 0.05}}   # fairness gap between slices
-models: {{}}
-
-# Stages a model version moves through, as GTO-compatible git tags (MODEL#STAGE#N).
-stages: [staging, prod]
-promotion:
-  requires:
-    prod: [staging]                    # a version must have been in staging before prod
-
-# Drift thresholds for `mlgit drift` and `mlgit monitor`.
-drift:
-  psi: {{warn: 0.1, fail: 0.2}}
-  js: {{fail: 0.1}}
-  wasserstein: {{fail: 0.1}}
-  share: 0.5                           # the dataset drifts when this share of columns does
-
-# CI (pull requests), CT (retraining) and CD (deploy on promotion) pipelines.
-ci:
-  providers: [{", ".join(providers)}]
-  python: "3.11"
-  schedule: "0 3 * * 1"                # retraining check, cron in UTC
-  train: dvc repro
-  # deploy: ./deploy.sh {{model}} {{version}} {{stage}}
-"""
+    adoption: Adoption | None = None  # what mlgit.yaml took from the repository's DVC/GTO files
+    config: str = ""  # the mlgit.yaml text written (or, with dry_run, that would be)
+    dry_run: bool = False
 
 
 PRE_COMMIT_TEXT = """\
@@ -109,12 +73,19 @@ def parse_providers(text: str) -> tuple[str, ...]:
 
 
 def describe(result: InitResult, force: bool) -> str:
-    """What init did, and the next commands, as printed."""
-    lines = [f"created  {item}" for item in result.created]
+    """What init did (or, dry, would do), what it adopted and what is left, and the next
+    commands, as printed."""
+    verb = "would write" if result.dry_run else "created "
+    lines = [f"{verb} {item}" for item in result.created]
     keep = "" if force else "; --force overwrites files"
     lines += [f"kept     {item} (already there{keep})" for item in result.kept]
     if not result.created:
         lines.append("nothing to do: this is already an mlgit project")
+    if result.adoption is not None:
+        lines += adoption_lines(result.adoption)
+    if result.dry_run:
+        lines.append("dry run: nothing was written")
+        return "\n".join(lines)
     lines.append(
         "\nnext:\n  mlgit track data/train.parquet   # version a dataset with DVC\n"
         "  mlgit validate                   # check every dataset against its schema\n"
@@ -123,14 +94,65 @@ def describe(result: InitResult, force: bool) -> str:
     return "\n".join(lines)
 
 
-def init(directory: Path, force: bool, providers: tuple[str, ...] = ()) -> InitResult:
+def adoption_lines(adoption: Adoption) -> list[str]:
+    """`adopted` (what mlgit.yaml took over), `left` (what the user still has to do),
+    `skipped` and `problem` (what could not be taken), one line each."""
+    from mlgit.escape import printable
+
+    lines = [f"problem  {p}" for p in adoption.problems]
+    for model in adoption.models:
+        parts = ([f"path {model.path}"] if model.path else []) + [
+            f"metrics {m}" for m in model.metrics[:1]
+        ]
+        where = f" ({', '.join(parts)})" if parts else ""
+        lines.append(f"adopted  model {model.name} from {model.source}{where}")
+    for ds in adoption.datasets:
+        lines.append(f"adopted  dataset {ds.name} from {ds.source} ({ds.path})")
+    if adoption.stages:
+        lines.append(f"adopted  stages {', '.join(adoption.stages)} from {adoption.stages_source}")
+    for model in adoption.models:
+        lines.append(f"left     model {model.name}: mlgit gate passes everything: add gates")
+        if not model.metrics:
+            lines.append(f"left     model {model.name}: no metrics file declared: set metrics")
+    for ds in adoption.datasets:
+        schema = f"schemas/{ds.name}.schema.yaml"
+        infer = f"`mlgit schema infer {ds.path} -o {schema}`"
+        if ds.in_workspace:
+            lines.append(f"left     dataset {ds.name}: no schema: run {infer}, set schema:")
+        else:
+            lines.append(
+                f"left     dataset {ds.name}: its data is not in the workspace: run "
+                f"`dvc pull {ds.path}` then {infer}, set schema: {schema}"
+            )
+    if adoption.stages_guessed:
+        lines.append(
+            f"left     stages: the order {', '.join(adoption.stages)} is a guess from the tags: "
+            "check stages: in mlgit.yaml (first to last)"
+        )
+    lines += [f"skipped  {s}" for s in adoption.skipped]
+    return [printable(line, newlines=False) for line in lines]
+
+
+def init(
+    directory: Path, force: bool, providers: tuple[str, ...] = (), dry_run: bool = False
+) -> InitResult:
     """git, DVC, mlgit.yaml and the pre-commit config; with `providers`, also their pipelines
-    (`mlgit ci generate`). What exists is kept unless `force`."""
+    (`mlgit ci generate`). What exists is kept unless `force`. A new mlgit.yaml adopts what the
+    repository's DVC and GTO files declare. `dry_run` reads only: the result holds the text."""
+    from mlgit.commands.adopt import survey
     from mlgit.repo import dvc, git
 
     directory = directory.resolve()
     if not directory.is_dir():
         raise MlgitError(f"{directory}: not a directory; create it or run mlgit init elsewhere")
+    if dry_run:
+        top = git.find_root(directory) or directory
+        proposal = survey(top)
+        names = (CONFIG_FILE, PRE_COMMIT_FILE)
+        new = tuple(n for n in names if force or not (top / n).exists())
+        old = tuple(n for n in names if n not in new)
+        text = config_text(providers or ("github",), proposal)
+        return InitResult(top, new, old, proposal, text, dry_run=True)
     if not os.access(directory, os.W_OK):
         raise MlgitError(f"{directory}: not writable; run mlgit init in a directory you can write")
     created: list[str] = []
@@ -149,21 +171,26 @@ def init(directory: Path, force: bool, providers: tuple[str, ...] = ()) -> InitR
     else:
         dvc.init(root)
         created.append("DVC")
-    files = {CONFIG_FILE: config_text(providers or ("github",)), PRE_COMMIT_FILE: PRE_COMMIT_TEXT}
+    adoption: Adoption | None = None
+    text = ""
+    if force or not (root / CONFIG_FILE).exists():
+        adoption = survey(root)
+        text = config_text(providers or ("github",), adoption)
+    files = {CONFIG_FILE: text, PRE_COMMIT_FILE: PRE_COMMIT_TEXT}
     written = []
-    for name, text in files.items():
+    for name, content in files.items():
         path = root / name
         if path.exists() and not force:
             kept.append(name)
             continue
-        write_atomic(path, text)
+        write_atomic(path, content)
         written.append(path)
         created.append(name)
     if providers:
         written += _pipelines(root, providers, force, created, kept)
     if written:
         git.stage(git.open_repo(root), written)
-    return InitResult(root=root, created=tuple(created), kept=tuple(kept))
+    return InitResult(root, tuple(created), tuple(kept), adoption, text)
 
 
 def _pipelines(

@@ -449,3 +449,20 @@ def git_path(root: Path, name: str) -> Path:
         raise MlgitError(f"{root} is not inside a git repository; run `mlgit init` first")
     path = Path(proc.stdout.strip())
     return path if path.is_absolute() else root / path
+
+
+def list_files(root: Path, pathspecs: list[str]) -> list[str]:
+    """Files matching `pathspecs` (git's glob: `*` crosses `/`), tracked or untracked but not
+    ignored, relative to `root` (POSIX); [] when `root` is not a git work tree."""
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspecs],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return []
+    names = proc.stdout.decode("utf-8", "replace").split("\x00")
+    return sorted({name for name in names if name})
