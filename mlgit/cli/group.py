@@ -13,7 +13,7 @@ from mlgit.errors import error_handler
 ORDER = (
     "init", "check-config", "track", "schema", "validate", "profile", "drift", "monitor",
     "evaluate", "gate", "register", "promote", "rollback", "deprecate", "unassign", "registry",
-    "report", "ci", "check-large-files", "demo",
+    "reproduce", "report", "ci", "check-large-files", "demo",
 )  # fmt: skip
 
 

@@ -202,3 +202,18 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
     from mlgit.report import emit
 
     emit(show(model, history), fmt, output)
+
+
+@cli.command()
+@click.argument("target", metavar="MODEL@vX.Y.Z|MODEL#STAGE")
+@click.option("--stage", help="Reproduce the version this stage holds (with a bare MODEL).")
+@click.option("--tolerance", type=float, default=1e-6, show_default=True, help="Absolute.")
+@report_options("text", "json", "markdown")
+def reproduce(
+    target: str, stage: str | None, tolerance: float, fmt: str, output: Path | None
+) -> None:
+    """Rebuild a version (dvc repro in a temporary worktree) and compare its metrics with
+    those its tag recorded; the verdict becomes a git note. Exit 1 when not reproduced."""
+    from mlgit.commands.reproduce import reproduce
+
+    finish(reproduce(target, stage, tolerance), fmt, output)
