@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 @click.option(
     "--task", type=click.Choice(["classification", "regression"]), help="Default: from the label."
 )
+@click.option("--baseline", is_flag=True, help="Also score a dummy model: baseline.* metrics.")
+@click.option(
+    "--train-labels",
+    type=click.Path(dir_okay=False, path_type=Path_),
+    help="Training table with the label column (the dummy model is fitted on it).",
+)
 @report_options(
     "text",
     "json",
@@ -59,6 +65,8 @@ def evaluate(
     positive: str | None,
     by: tuple[str, ...],
     task: str | None,
+    baseline: bool,
+    train_labels: Path | None,
     output: Path | None,
     fmt: str,
 ) -> None:
@@ -76,6 +84,8 @@ def evaluate(
         by=by,
         task=task,
         output=output,
+        baseline=baseline,
+        train_labels=train_labels,
     )
     emit(report, fmt, None)
 
