@@ -41,6 +41,7 @@ class Gate:
     max_drop: float | None = None
     max_rise: float | None = None
     max_gap: float | None = None
+    min_lift: float | None = None  # beat `baseline.METRIC` (the dummy model) by this much
     baseline: str | None = None
     relative: bool = False
     direction: str | None = None
@@ -54,6 +55,8 @@ class Model:
     metrics: str | None = None
     dataset: str | None = None
     gates: tuple[Gate, ...] = ()
+    # `mlgit reproduce`: per-metric absolute tolerance (dotted keys), beside --tolerance
+    reproduce_tolerance: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ def from_data(file: Path, data: dict, lines: dict | None = None) -> Config:
             metrics=m.get("metrics"),
             dataset=m.get("dataset"),
             gates=tuple(Gate(**g) for g in m.get("gates") or []),
+            reproduce_tolerance=dict((m.get("reproduce") or {}).get("tolerance") or {}),
         )
         for name, m in (data.get("models") or {}).items()
     }

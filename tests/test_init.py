@@ -35,6 +35,7 @@ def test_help_lists_the_commands_that_exist() -> None:
         "deprecate",
         "unassign",
         "registry",
+        "reproduce",
         "report",
         "ci",
         "check-large-files",

@@ -13,7 +13,7 @@ from mlgit.errors import error_handler
 ORDER = (
     "init", "check-config", "track", "schema", "validate", "profile", "drift", "monitor",
     "evaluate", "gate", "register", "promote", "rollback", "deprecate", "unassign", "registry",
-    "report", "ci", "check-large-files", "doctor", "demo",
+    "reproduce", "report", "ci", "check-large-files", "doctor", "demo",
 )  # fmt: skip
 
 

@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 @click.option(
     "--task", type=click.Choice(["classification", "regression"]), help="Default: from the label."
 )
+@click.option("--baseline", is_flag=True, help="Also score a dummy model: baseline.* metrics.")
+@click.option(
+    "--train-labels",
+    type=click.Path(dir_okay=False, path_type=Path_),
+    help="Training table with the label column (the dummy model is fitted on it).",
+)
 @report_options(
     "text",
     "json",
@@ -59,6 +65,8 @@ def evaluate(
     positive: str | None,
     by: tuple[str, ...],
     task: str | None,
+    baseline: bool,
+    train_labels: Path | None,
     output: Path | None,
     fmt: str,
 ) -> None:
@@ -76,6 +84,8 @@ def evaluate(
         by=by,
         task=task,
         output=output,
+        baseline=baseline,
+        train_labels=train_labels,
     )
     emit(report, fmt, None)
 
@@ -202,3 +212,18 @@ def registry_command(model: str | None, history: bool, fmt: str, output: Path | 
     from mlgit.report import emit
 
     emit(show(model, history), fmt, output)
+
+
+@cli.command()
+@click.argument("target", metavar="MODEL@vX.Y.Z|MODEL#STAGE")
+@click.option("--stage", help="Reproduce the version this stage holds (with a bare MODEL).")
+@click.option("--tolerance", type=float, default=1e-6, show_default=True, help="Absolute.")
+@report_options("text", "json", "markdown")
+def reproduce(
+    target: str, stage: str | None, tolerance: float, fmt: str, output: Path | None
+) -> None:
+    """Rebuild a version (dvc repro in a temporary worktree) and compare its metrics with
+    those its tag recorded; the verdict becomes a git note. Exit 1 when not reproduced."""
+    from mlgit.commands.reproduce import reproduce
+
+    finish(reproduce(target, stage, tolerance), fmt, output)

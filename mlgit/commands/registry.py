@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import git
 
     from mlgit.config import Config
     from mlgit.models.registry.operations import RegistryChange
+    from mlgit.models.registry.state import RegistryState
     from mlgit.report import Report
+    from mlgit.report.registry import Reproductions
 
 
 def open_project() -> tuple[git.Repo, Config]:
@@ -140,4 +144,24 @@ def show(model: str | None = None, history: bool = False) -> Report:
             f"{did_you_mean(model, known)} (models: {', '.join(known) or 'none'})"
         )
     notes = [shallow_message(root)] if is_shallow(root) else []
-    return state_report(state, model, history, stages, notes)
+    found = _reproductions(root, state, model) if history else {}
+    return state_report(state, model, history, stages, notes, found)
+
+
+def _reproductions(root: Path, state: RegistryState, model: str | None) -> Reproductions:
+    """The `mlgit reproduce` verdicts in refs/notes/mlgit on the versions' commits."""
+    from mlgit.models.reproduction import NOTES_REF, verdicts_in
+    from mlgit.repo.git import noted_commits, show_note
+
+    noted = noted_commits(root, NOTES_REF)
+    found: Reproductions = {}
+    for name, art in state.artifacts.items():
+        if model is not None and name != model:
+            continue
+        for v in art.versions:
+            if v.commit not in noted:
+                continue
+            for verdict in verdicts_in(show_note(root, NOTES_REF, v.commit)).values():
+                if verdict.get("artifact") == name and verdict.get("version") == v.version:
+                    found[(name, v.version)] = verdict
+    return found

@@ -1,5 +1,7 @@
 """Metric gates: thresholds (`min`, `max`), changes against a baseline (`max_drop`, `max_rise`,
-absolute or `relative`), and fairness gaps between slices (`max_gap`).
+absolute or `relative`), fairness gaps between slices (`max_gap`), and a lift over the dummy
+model `mlgit evaluate --baseline` scored (`min_lift` with `baseline: dummy`: the model's
+metric must beat `baseline.METRIC` by that margin, by being lower for lower-is-better ones).
 
 A gate kind is one small function in `GATE_KINDS`. `max_drop` and `max_rise` bound how far the
 value may fall (rise) from the baseline, absolutely or `relative` to it; `direction` (higher or
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 # A metric named with one of these words is lower-is-better unless the gate says otherwise.
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "mape", "loss", "error", "brier", "fpr", "fnr", "gap")
 BASELINE_KINDS = ("max_drop", "max_rise")
+DUMMY = "dummy"  # the `baseline:` of a min_lift gate: the metrics file's own `baseline.*`
 
 
 @dataclass(frozen=True)
@@ -245,12 +248,49 @@ def _max_gap(gate: Gate, threshold: float, current: dict, base: dict | None, lab
     return _result(gate, "max_gap", threshold, value=gap, baseline=None, ok=ok, reason=reason)
 
 
+def _min_lift(gate: Gate, threshold: float, current: dict, base: dict | None, label: str | None):
+    value, why = _number(current, gate.metric)
+    if value is None:
+        reason = f"{gate.metric} is {why} in the current metrics"
+        return _result(
+            gate, "min_lift", threshold, value=None, baseline=None, ok=False, reason=reason
+        )
+    dummy, why = _number(current, f"baseline.{gate.metric}")
+    if dummy is None:
+        reason = (
+            f"baseline.{gate.metric} is {why} in the metrics: score the dummy model with "
+            "`mlgit evaluate --baseline --train-labels FILE`"
+        )
+        return _result(
+            gate, "min_lift", threshold, value=value, baseline=None, ok=False, reason=reason
+        )
+    higher = direction_of(gate) == "higher"
+    lift = value - dummy if higher else dummy - value
+    ok = lift >= threshold
+    better = "above" if higher else "below"
+    reason = (
+        f"{lift:.6g} {better} the dummy model's {dummy:.6g} "
+        f"({'>=' if ok else '<'} min_lift {threshold:g})"
+    )
+    return _result(
+        gate,
+        "min_lift",
+        threshold,
+        value=value,
+        baseline=dummy,
+        ok=ok,
+        reason=reason,
+        baseline_label=DUMMY,
+    )
+
+
 GATE_KINDS: dict[str, Callable] = {
     "min": _bound("min"),
     "max": _bound("max"),
     "max_drop": _change("max_drop"),
     "max_rise": _change("max_rise"),
     "max_gap": _max_gap,
+    "min_lift": _min_lift,
 }
 
 
@@ -286,6 +326,13 @@ def check_gate_baselines(repo: git.Repo, config: Config, model: Model) -> None:
 
     for index, gate in enumerate(model.gates):
         spec = gate.baseline
+        if gate.min_lift is not None:
+            if spec not in (None, DUMMY):
+                raise MlgitError(
+                    f"{config.file}: models.{model.name}.gates.{index}.baseline: a min_lift "
+                    f"gate compares with the dummy model; write `baseline: {DUMMY}`, not {spec!r}"
+                )
+            continue
         if not spec or spec in config.stages or commit_or_none(repo, spec) is not None:
             continue
         require_full_history(repo)  # in a shallow clone the revision may just be cut off

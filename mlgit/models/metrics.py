@@ -154,6 +154,7 @@ class Evaluation:
     positive: str | None = None  # the class precision/recall/f1/roc_auc are of (binary only)
     dropped: int = 0  # rows left out: label, prediction or score missing
     notes: tuple[str, ...] = ()  # how the numbers were made, where it is not the obvious way
+    baseline: dict[str, Any] | None = None  # the dummy model's metrics (`evaluate --baseline`)
 
     def as_metrics(self) -> dict:
         """The DVC metrics file layout (see the module docstring)."""
@@ -167,6 +168,8 @@ class Evaluation:
                 for column, metrics in self.slices.items()
             }
             data["gaps"] = self.gaps
+        if self.baseline is not None:
+            data["baseline"] = self.baseline
         return data
 
 
@@ -201,6 +204,7 @@ def evaluate(
     task: str | None = None,
     source: str = "predictions",
     positive: str | None = None,
+    train_labels: pd.Series | None = None,
 ) -> Evaluation:
     """Metrics over the whole table and per slice of every `by` column.
 
@@ -243,6 +247,9 @@ def evaluate(
         return _classification(part, label, prediction, score, positive_value, binary, classes)
 
     overall = compute(frame)
+    dummy = None
+    if train_labels is not None:
+        dummy = _dummy_scores(frame, train_labels, task, prediction, score, positive_value, compute)
     notes = []
     if positive_value is not None and not binary:
         extra = sorted(predicted - labelled, key=str)
@@ -280,7 +287,50 @@ def evaluate(
         positive=None if positive_value is None or not binary else str(positive_value),
         dropped=rows - len(frame),
         notes=tuple(notes),
+        baseline=dummy,
     )
+
+
+def read_train_labels(path: Path, label: str) -> pd.Series:
+    """The label column of the training table `path` (for the dummy baseline)."""
+    frame = read_predictions(path)
+    if label not in frame.columns:
+        raise MlgitError(
+            f"{path}: --train-labels has no label column {label!r} "
+            f"(columns: {', '.join(map(str, frame.columns))}); give the training table"
+        )
+    labels = frame[label].dropna()
+    if labels.empty:
+        raise MlgitError(f"{path}: the label column {label!r} has no values to fit a baseline on")
+    return labels
+
+
+def _dummy_scores(
+    frame, train_labels, task: str, prediction: str, score, positive, compute
+) -> dict[str, Any]:
+    """scikit-learn's dummy model fitted on the training labels, scored like the model:
+    DummyClassifier (most_frequent; `prior` probabilities for roc_auc) or DummyRegressor
+    (mean). The bar a real model has to clear."""
+    import numpy as np
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    fit_x = np.zeros((len(train_labels), 1))
+    x = np.zeros((len(frame), 1))
+    dummy = frame.copy()
+    if task == "regression":
+        regressor = DummyRegressor(strategy="mean").fit(fit_x, train_labels.astype(float))
+        dummy[prediction] = regressor.predict(x)
+        return {"strategy": "mean", **compute(dummy)}
+    classifier = DummyClassifier(strategy="most_frequent").fit(fit_x, train_labels)
+    dummy[prediction] = classifier.predict(x)
+    strategy = "most_frequent"
+    if score is not None:
+        prior = DummyClassifier(strategy="prior").fit(fit_x, train_labels)
+        classes = list(prior.classes_)
+        proba = prior.predict_proba(x)
+        dummy[score] = proba[:, classes.index(positive)] if positive in classes else 0.0
+        strategy += " (roc_auc: prior)"
+    return {"strategy": strategy, **compute(dummy)}
 
 
 def _slice_name(value: Any) -> str:

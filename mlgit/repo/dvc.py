@@ -278,3 +278,56 @@ def start_cloud_status(root: Path) -> Callable[[], dict[str, str]]:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     return wait
+
+
+# ---------------------------------------------------------------- reproducing in a work tree
+def share_cache(worktree: Path, main: Path) -> None:
+    """Point the DVC project in `worktree` at `main`'s cache and remotes (its config.local
+    too), so data already here is never downloaded twice."""
+    source = main / ".dvc" / "config.local"
+    target = worktree / ".dvc" / "config.local"
+    if source.is_file():
+        target.write_bytes(source.read_bytes())
+    run(worktree, "config", "--local", "cache.dir", str(cache_dir(main).resolve()))
+
+
+def pull_inputs(root: Path, targets: list[str]) -> None:
+    """`dvc pull TARGETS` (the `.dvc` files of the input data); what is neither in the cache
+    nor in a remote is named in the error."""
+    if not targets:
+        return
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    proc = subprocess.run(
+        [_dvc_executable(), "pull", *targets], cwd=root, env=env, capture_output=True, text=True
+    )
+    if proc.returncode == 0:
+        return
+    text = proc.stderr + proc.stdout
+    missing = sorted(
+        {
+            line.split("name:", 1)[1].split(",", 1)[0].strip()
+            for line in text.splitlines()
+            if "name:" in line and "md5:" in line
+        }
+    )
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    reason = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1] if lines else "")
+    what = ", ".join(missing) if missing else " ".join(targets)
+    raise MlgitError(
+        f"the data of this version is in no DVC remote and not in the cache: {what} "
+        f"({reason}); push it with `dvc push` from a clone that has it, or configure the "
+        "remote that holds it (`dvc remote add -d NAME URL`)"
+    )
+
+
+def repro_forced(root: Path) -> subprocess.CompletedProcess[str]:
+    """`dvc repro --force` (every stage runs again; nothing restored from the run cache).
+    Returned, not raised: a failing pipeline is a verdict, not a usage error."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    return subprocess.run(
+        [_dvc_executable(), "repro", "--force", "--no-run-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )

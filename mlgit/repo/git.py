@@ -466,3 +466,57 @@ def list_files(root: Path, pathspecs: list[str]) -> list[str]:
         return []
     names = proc.stdout.decode("utf-8", "replace").split("\x00")
     return sorted({name for name in names if name})
+
+
+# ---------------------------------------------------------------- worktrees and notes
+def add_worktree(repo: git.Repo | Path, path: Path, commit: str) -> None:
+    """A detached work tree of `commit` at `path` (the user's own work tree is not touched)."""
+    proc = _git_in(repo, ["worktree", "add", "--detach", "--quiet", str(path), commit])
+    if proc.returncode != 0:
+        raise MlgitError(
+            f"git could not check out {commit[:12]} in a temporary work tree at {path}: "
+            f"{proc.stderr.strip()}; check the disk space and `git worktree list`"
+        )
+
+
+def remove_worktree(repo: git.Repo | Path, path: Path) -> None:
+    """Remove a work tree made by `add_worktree`, with whatever was built in it."""
+    _git_in(repo, ["worktree", "remove", "--force", "--force", str(path)])
+    shutil.rmtree(path, ignore_errors=True)
+    _git_in(repo, ["worktree", "prune"])
+
+
+def add_note(repo: git.Repo | Path, ref: str, commit: str, text: str) -> None:
+    """Set the note of `commit` under refs/notes/`ref` (replacing it): tags stay untouched."""
+    if isinstance(repo, Path):
+        repo = open_repo(repo)
+    require_identity(repo)
+    proc = _git_with_input(repo, ["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit], text)
+    if proc.returncode != 0:
+        raise MlgitError(
+            f"git could not write the note of {commit[:12]} in refs/notes/{ref}: "
+            f"{proc.stderr.strip()}"
+        )
+
+
+def show_note(repo: git.Repo | Path, ref: str, commit: str) -> str | None:
+    """The note of `commit` under refs/notes/`ref`, or None when it has none."""
+    proc = _git_in(repo, ["notes", f"--ref={ref}", "show", commit])
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def noted_commits(repo: git.Repo | Path, ref: str) -> set[str]:
+    """The commits that have a note under refs/notes/`ref` (one `git notes list`)."""
+    proc = _git_in(repo, ["notes", f"--ref={ref}", "list"])
+    if proc.returncode != 0:
+        return set()
+    return {line.split()[1] for line in proc.stdout.splitlines() if len(line.split()) == 2}
+
+
+def _git_in(repo: git.Repo | Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    root = work_tree(repo)
+    if shutil.which("git") is None:
+        _git_module()  # raises the "install git" error
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, encoding="utf-8", check=False
+    )

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 def as_report(result: Evaluation, source: str, written: str | None) -> Report:
     names = tuple(result.overall)
     tables = [Table("Overall", ("metric", "value"), tuple(result.overall.items()))]
+    if result.baseline is not None:
+        dummy = result.baseline
+        compared = tuple((m, v, dummy.get(m)) for m, v in result.overall.items())
+        title = f"Against a dummy model ({dummy['strategy']})"
+        tables.append(Table(title, ("metric", "model", "baseline"), compared))
     for column, per_metric in result.slices.items():
         slices = sorted(result.slice_rows[column])
         rows = tuple(

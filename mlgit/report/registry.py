@@ -12,9 +12,14 @@ if TYPE_CHECKING:
     from mlgit.models.registry.operations import RegistryChange
     from mlgit.models.registry.state import ArtifactState, Event, RegistryState
 
+# (model, version) -> the last `mlgit reproduce` verdict (JSON), from refs/notes/mlgit
+Reproductions = dict[tuple[str, str], dict]
+
 
 # ---------------------------------------------------------------- mlgit registry
-def _model_json(art: ArtifactState, versions: bool, history: bool) -> dict:
+def _model_json(
+    art: ArtifactState, versions: bool, history: bool, reproductions: Reproductions
+) -> dict:
     """One model; its versions listed when asked for (`mlgit registry MODEL`, `--history`),
     as `gto show` lists them only for one artifact: the overview stays small at 10,000 tags."""
     latest = art.latest
@@ -39,6 +44,9 @@ def _model_json(art: ArtifactState, versions: bool, history: bool) -> dict:
             }
             for v in art.versions
         ]
+        if history:
+            for entry in data["versions"]:
+                entry["reproduction"] = reproductions.get((art.name, entry["version"]))
     if history:
         data["history"] = [_event_json(e) for e in art.events]
     return data
@@ -73,8 +81,11 @@ def state_report(
     history: bool,
     stage_order: Sequence[str] = (),
     notes: Sequence[str] = (),
+    reproductions: Reproductions | None = None,
 ) -> Report:
-    """`stage_order`: the `stages:` of mlgit.yaml; `notes`: said before the tag warnings."""
+    """`stage_order`: the `stages:` of mlgit.yaml; `notes`: said before the tag warnings;
+    `reproductions`: the verdicts of `mlgit reproduce` (with `history`)."""
+    reproductions = reproductions or {}
     artifacts = {
         name: art for name, art in state.artifacts.items() if model is None or name == model
     }
@@ -119,6 +130,7 @@ def state_report(
                 ),
             )
         )
+        tables.append(_reproductions_table(artifacts, reproductions))
     notes = (*notes, *(f"warning: tag {p.tag!r}: {p.problem}" for p in state.problems))
     shown = f"model {model}" if model else f"{len(artifacts)} model(s)"
     return Report(
@@ -133,11 +145,33 @@ def state_report(
             "schema_version": 1,
             "kind": "registry",
             "models": {
-                name: _model_json(art, model is not None or history, history)
+                name: _model_json(art, model is not None or history, history, reproductions)
                 for name, art in artifacts.items()
             },
             "warnings": [{"tag": p.tag, "problem": p.problem} for p in state.problems],
         },
+    )
+
+
+def _reproductions_table(
+    artifacts: dict[str, ArtifactState], reproductions: Reproductions
+) -> Table:
+    rows, status = [], []
+    for name, art in artifacts.items():
+        for v in art.versions:
+            found = reproductions.get((name, v.version))
+            if found is None:
+                continue
+            ok = bool(found.get("reproduced"))
+            differing = ", ".join(found.get("differing") or []) or found.get("error") or ""
+            verdict = "reproduced" if ok else "not reproduced"
+            rows.append((name, v.version, found.get("checked_at"), verdict, differing))
+            status.append(OK if ok else FAIL)
+    return Table(
+        "Reproductions (mlgit reproduce)",
+        ("model", "version", "checked", "verdict", "differing"),
+        tuple(rows),
+        tuple(status),
     )
 
 
