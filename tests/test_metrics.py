@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 from mlgit.config import Gate, Model
 from mlgit.models import metrics
 from mlgit.models.gates import evaluate_gates
-from mlgit.repo import git as gitx
+from mlgit.repo.git import open_repo
 from tests.support import Project, conforms
 
 
@@ -34,7 +34,7 @@ def test_read_at_revisions_comes_from_git_not_the_work_tree(project: Project) ->
     project.commit("v2")
     project.write("metrics.json", json.dumps({"auc": 0.9}))  # not committed
     project.write("eval/scores.yaml", "loss:\n  val: 0.25\n")
-    repo = gitx.open_repo(project.root)
+    repo = open_repo(project.root)
     assert metrics.read(repo, "metrics.json") == {"auc": 0.9}
     assert metrics.read(repo, "metrics.json", "HEAD") == {"auc": 0.8}
     assert metrics.read(repo, "metrics.json", "HEAD~1") == {"auc": 0.7}

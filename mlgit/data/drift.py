@@ -556,16 +556,16 @@ def compare_source(
     name: str, reference: dict[str, Any], current: Source, rules: Settings, label: str = ""
 ) -> DriftResult:
     """Profile `current` on the reference's layout and compare (schema checked first)."""
-    from mlgit.data import profile as profiles
     from mlgit.data.io import read_schema
+    from mlgit.data.profile import build, column_kind
 
     schema = read_schema(current)
     shape = {
         "source": current.label,
         "columns": {
-            field.name: {"kind": profiles.column_kind(field.type), "type": str(field.type)}
+            field.name: {"kind": column_kind(field.type), "type": str(field.type)}
             for field in schema
         },
     }
     check_compatible(reference, shape, rules, label)
-    return compare(name, reference, profiles.build(current, layout=reference), rules)
+    return compare(name, reference, build(current, layout=reference), rules)

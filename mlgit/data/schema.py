@@ -142,6 +142,7 @@ def _semantic_problems(doc: Document) -> list[Problem]:
     """What the JSON Schema cannot say: names that must exist, values that must fit types."""
     data = doc.data
     problems: list[Problem] = []
+    json_file = doc.file.suffix.lower() == ".json"  # JSON has no dates: ISO text bounds them
 
     def problem(where: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(doc.file, where, doc.line_of(where), message))
@@ -156,13 +157,13 @@ def _semantic_problems(doc: Document) -> list[Problem]:
         ftype = item.get("type", "any")
         constraints = item.get("constraints") or {}
         for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if key in constraints and not _fits(constraints[key], ftype):
+            if key in constraints and not _fits(constraints[key], ftype, iso_text=json_file):
                 problem(
                     (*where, "constraints", key),
                     f"{constraints[key]!r} is not {_WRITE_AS.get(ftype, f'a {ftype} value')}",
                 )
         for value in constraints.get("enum") or []:
-            if not _fits(value, ftype, ordered=False):
+            if not _fits(value, ftype, ordered=False, iso_text=json_file):
                 yaml_word = isinstance(value, bool) and ftype == "string"
                 problem(
                     (*where, "constraints", "enum"),
@@ -196,7 +197,8 @@ def _semantic_problems(doc: Document) -> list[Problem]:
         ftype = types.get(item.get("column", ""), "any")
         if item.get("expect") == "values_between":
             for key in ("min", "max"):
-                if key in item and not _fits(item[key], ftype):
+                beyond = ftype == "integer" and not -(2**63) <= _number(item.get(key)) < 2**64
+                if key in item and (beyond or not _fits(item[key], ftype, iso_text=json_file)):
                     wanted = _WRITE_AS.get(ftype, f"a {ftype} value")
                     problem((*where, key), f"{item[key]!r} is not {wanted} (column {ftype})")
         if item.get("expect") == "values_in_set":
@@ -229,6 +231,11 @@ def _ordered(low: Any, high: Any) -> bool | None:
         return None
 
 
+def _number(value: Any) -> float:
+    """A bound as a number for a range test (0 for anything else: the type test says it)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 def _kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return "booleans"
@@ -239,13 +246,12 @@ def _kind_of(value: Any) -> str:
     return "text" if isinstance(value, str) else type(value).__name__
 
 
-def _fits(value: Any, ftype: str, ordered: bool = True) -> bool:
+def _fits(value: Any, ftype: str, ordered: bool = True, iso_text: bool = False) -> bool:
     if isinstance(value, bool):
         return ftype in ("boolean", "any") and not ordered
     if ftype == "integer":
-        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        return whole and -(2**63) <= value < 2**63  # Arrow's int64
-    if isinstance(value, str) and ftype in ("date", "datetime"):
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, str) and ftype in ("date", "datetime") and iso_text:
         return _iso(value, ftype) is not None  # JSON has no dates: ISO-8601 text
     if ftype == "number":
         return isinstance(value, int | float)
@@ -269,9 +275,10 @@ def _iso(text: str, ftype: str) -> dt.date | None:
     return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _typed(value: Any, ftype: str) -> Any:
-    """A bound or enum entry as the checks compare it: ISO text becomes a date or datetime."""
-    if isinstance(value, str) and ftype in ("date", "datetime"):
+def _typed(value: Any, ftype: str, iso_text: bool) -> Any:
+    """A bound or enum entry as the checks compare it: in a JSON schema, ISO text becomes a
+    date or datetime (YAML writes dates unquoted)."""
+    if iso_text and isinstance(value, str) and ftype in ("date", "datetime"):
         return _iso(value, ftype) or value
     return value
 
@@ -293,6 +300,7 @@ def regex_error(pattern: str) -> str | None:
 
 def from_data(data: dict, file: Path | None = None) -> TableSchema:
     """A TableSchema from a validated mapping."""
+    iso = file is not None and file.suffix.lower() == ".json"
     fields = tuple(
         Field(
             name=item["name"],
@@ -303,9 +311,9 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
                     dict[str, Any],
                     {
                         k: (
-                            tuple(_typed(e, item.get("type", "any")) for e in v)
+                            tuple(_typed(e, item.get("type", "any"), iso) for e in v)
                             if k == "enum"
-                            else _typed(v, item.get("type", "any"))
+                            else _typed(v, item.get("type", "any"), iso)
                         )
                         for k, v in (item.get("constraints") or {}).items()
                     },
@@ -322,7 +330,9 @@ def from_data(data: dict, file: Path | None = None) -> TableSchema:
     types = {f.name: f.type for f in fields}
 
     def option(key: str, value: Any, column: Any) -> Any:  # ISO text bounds of a date column
-        return _typed(value, types.get(str(column), "any")) if key in ("min", "max") else value
+        if key not in ("min", "max"):
+            return value
+        return _typed(value, types.get(str(column), "any"), iso)
 
     return TableSchema(
         fields=fields,
