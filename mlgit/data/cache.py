@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mlgit.data.io import Source
     from mlgit.data.schema import TableSchema
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: examples of a directory dataset name their file
 MAX_BYTES = 256 << 20  # the least recently used results go first beyond this
 
 
@@ -63,7 +63,13 @@ def read(entry: str) -> DatasetResult | None:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
         checks = tuple(
-            CheckResult(**{**c, "examples": tuple(tuple(e) for e in c["examples"])})
+            CheckResult(
+                **{
+                    **c,
+                    "examples": tuple(tuple(e) for e in c["examples"]),
+                    "example_files": tuple(c.get("example_files", ())),
+                }
+            )
             for c in data.pop("results")
         )
         return DatasetResult(**data, results=checks)

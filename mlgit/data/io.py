@@ -5,7 +5,7 @@ DVC-tracked path at a git revision. Memory stays bounded: data is streamed, neve
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
@@ -37,6 +37,32 @@ class Source:
     label: str  # what the user called it: "data/train.parquet", "data/train.parquet@HEAD~1"
     files: tuple[DataFile, ...]
     format: str  # "parquet" | "csv" | "jsonl"
+
+
+@dataclass
+class FileStarts:
+    """Where each file of a source begins in a scan's row numbering (filled by the scan, so
+    an example's row maps to its file and its row there without reading the data again)."""
+
+    names: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    def add(self, name: str, first_row: int) -> None:
+        self.names.append(name)
+        self.starts.append(first_row)
+
+    def clear(self) -> None:
+        self.names.clear()
+        self.starts.clear()
+
+    def locate(self, row: int) -> tuple[str | None, int]:
+        """(the file holding `row`, the row's number in it, counted like `row`)."""
+        import bisect
+
+        index = bisect.bisect_right(self.starts, row) - 1
+        if index < 0:
+            return None, row
+        return self.names[index], row - self.starts[index]
 
 
 def open_source(
@@ -144,19 +170,26 @@ def iter_batches(
     column_types: dict[str, pa.DataType] | None = None,
     null_values: list[str] | None = None,
     dictionary_columns: list[str] | None = None,
+    starts: FileStarts | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of every file in turn; a broken file is an MlgitError naming it.
 
-    `dictionary_columns` (Parquet only, see `dictionary_encoded`) are read as dictionaries."""
+    `dictionary_columns` (Parquet only, see `dictionary_encoded`) are read as dictionaries.
+    `starts` records the row (counted over all files, from 0) where each file begins."""
     reader = READERS[source.format]
     extra = {}
     if dictionary_columns and source.format == "parquet":
         extra = {"read_dictionary": dictionary_columns}
+    given = 0
     for data_file in source.files:
+        if starts is not None:
+            starts.add(data_file.relpath, given)
         try:
-            yield from reader(
+            for batch in reader(
                 data_file.local, columns, batch_rows, column_types, null_values, **extra
-            )
+            ):
+                given += batch.num_rows
+                yield batch
         except (MlgitError, TypeChanged):
             raise
         except BadLine as exc:
@@ -211,16 +244,23 @@ def scan_until(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     dictionary_columns: list[str] | None = None,
+    starts: FileStarts | None = None,
 ) -> tuple[A, bool]:
     """`scan`, on several threads over Parquet row groups, stopping early when `stop` says so.
 
     Returns the merged state and whether it stopped early. Row groups are scanned in parallel
     (pyarrow.compute kernels release the GIL) and their states merged in row order; other
     formats are read on one thread that runs ahead of the checking thread by a few batches.
-    `dictionary_columns` are read dictionary-encoded (see `dictionary_encoded`).
+    `dictionary_columns` are read dictionary-encoded (see `dictionary_encoded`). `starts`,
+    when given, gets the row where each file begins (see `FileStarts`).
     """
     units = _row_group_units(source) if workers > 1 and stop is None else []
     if len(units) > 1:
+        if starts is not None:
+            starts.clear()
+            for data_file, index, first_row, _ in units:
+                if index == 0:
+                    starts.add(data_file.relpath, first_row)
         state = _scan_units(
             source, units, new_accumulator, columns, progress, workers, dictionary_columns
         )
@@ -228,8 +268,10 @@ def scan_until(
     while True:
         accumulator = new_accumulator()
         first_row = 0
+        if starts is not None:
+            starts.clear()
         batches = iter_batches(
-            source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns
+            source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns, starts
         )
         if source.format != "parquet":
             batches = _read_ahead(batches)

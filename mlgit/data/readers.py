@@ -33,6 +33,12 @@ class TypeChanged(Exception):
 _CONVERSION_ERROR = re.compile(
     r"In CSV column #(\d+): CSV conversion error to ([^:]+): invalid value '(.*)'", re.S
 )
+# a timestamp column guessed naive (or UTC) from the first block meets a value with (without)
+# a zone offset: the column mixes both, which a single block reads as text
+_ZONE_CHANGED = re.compile(
+    r"In CSV column #(\d+): CSV conversion error to (timestamp\[[^\]]*\]): expected (?:no|a) "
+    r"zone offset"
+)
 
 
 def type_changed(path: Path, exc: Exception) -> TypeChanged | None:
@@ -40,15 +46,16 @@ def type_changed(path: Path, exc: Exception) -> TypeChanged | None:
 
     import pyarrow as pa
 
-    found = _CONVERSION_ERROR.search(str(exc))
+    found = _CONVERSION_ERROR.search(str(exc)) or _ZONE_CHANGED.search(str(exc))
     if found is None:
         return None
     with open(path, encoding="utf-8", errors="replace", newline="") as f:
         header = next(csv_text.reader(f), [])
-    index, guessed, value = int(found[1]), found[2], found[3]
+    index, guessed = int(found[1]), found[2]
+    value = found[3] if found.re is _CONVERSION_ERROR else ""
     if index >= len(header):
         return None
-    wider = pa.string()
+    wider = pa.string()  # a timestamp whose zone changed: text, as one block would read it
     for name, parse, dtype in (("int64", int, pa.int64()), ("double", float, pa.float64())):
         if guessed in _NARROWER[name]:
             try:

@@ -128,7 +128,11 @@ def _table(
         details = r.message
         examples = r.examples if examples_shown is None else r.examples[:examples_shown]
         if examples:
-            details += ": " + ", ".join(_example(row, value) for row, value in examples)
+            files = _files(r)
+            details += ": " + ", ".join(
+                _example(row, value, file)
+                for (row, value), file in zip(examples, files, strict=False)
+            )
         rows.append(
             (
                 r.check,
@@ -157,11 +161,22 @@ def _table(
     )
 
 
-def _example(row: int | None, value: Any) -> str:
+def _files(result: CheckResult) -> tuple[str | None, ...]:
+    """The file of each example (None when the dataset is one file)."""
+    return result.example_files or (None,) * len(result.examples)
+
+
+def _example(row: int | None, value: Any, file: str | None = None) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"row {row}: {text}" if row is not None else text
+    if row is None:
+        return f"{file}: {text}" if file else text
+    return f"{file} row {row}: {text}" if file else f"row {row}: {text}"
+
+
+def _example_data(row: int | None, value: Any, file: str | None) -> dict[str, Any]:
+    return {"row": row, "value": value, **({"file": file} if file is not None else {})}
 
 
 def _notes(dataset: DatasetResult) -> list[str]:
@@ -203,7 +218,10 @@ def _dataset_data(dataset: DatasetResult) -> dict[str, Any]:
                 "mostly": r.mostly,
                 "observed": r.observed,
                 "message": r.message,
-                "examples": [{"row": row, "value": value} for row, value in r.examples],
+                "examples": [
+                    _example_data(row, value, file)
+                    for (row, value), file in zip(r.examples, _files(r), strict=True)
+                ],
                 "examples_truncated": r.examples_truncated,
                 "skipped": r.skipped,
             }

@@ -27,6 +27,8 @@ class CheckResult:
     message: str
     observed: Any = None  # the measured value of aggregate checks
     skipped: bool = False  # not evaluated (the scan stopped early with --fail-fast)
+    # a dataset of several files: the file of each example, whose row then counts from 0 in it
+    example_files: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)

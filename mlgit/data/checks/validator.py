@@ -23,7 +23,7 @@ from mlgit.errors import MlgitError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mlgit.data.io import Source
+    from mlgit.data.io import FileStarts, Source
     from mlgit.data.schema import Expectation, Field, TableSchema
 
 
@@ -109,6 +109,20 @@ def _expectation_check(e: Expectation, sample: int, root: Path | None, where: st
     return EXPECTATIONS[e.expect](spec)
 
 
+def _in_files(result: CheckResult, starts: FileStarts) -> CheckResult:
+    """`result` with each example's row counted in its own file, and that file named."""
+    import dataclasses
+
+    if not result.examples:
+        return result
+    examples, files = [], []
+    for row, value in result.examples:
+        name, local = starts.locate(row) if row is not None else (None, row)
+        examples.append((local, value))
+        files.append(name)
+    return dataclasses.replace(result, examples=tuple(examples), example_files=tuple(files))
+
+
 def needed_columns(schema: TableSchema, available: list[str]) -> list[str] | None:
     """The columns the checks read (None: all of them, for custom functions)."""
     if any(e.expect == "custom" for e in schema.expectations):
@@ -164,6 +178,7 @@ def validate(
         text_fields = [f.name for f in schema.fields if f.type == "string"]
         dictionary_columns = io.dictionary_encoded(source, text_fields)
     new = lambda: Validator(schema, sample, root)  # noqa: E731
+    starts = io.FileStarts() if len(source.files) > 1 else None
     validator, stopped = io.scan_until(
         source,
         new,
@@ -174,9 +189,12 @@ def validate(
         progress=progress,
         workers=min(os.cpu_count() or 1, 4),
         dictionary_columns=dictionary_columns or None,
+        starts=starts,
     )
     validator.see(names)
     results = validator.results(stopped)
+    if starts is not None:
+        results = tuple(_in_files(r, starts) for r in results)
     return DatasetResult(
         dataset=source.label,
         ok=not any(r.severity == ERROR and not r.ok for r in results),
