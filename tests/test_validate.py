@@ -860,3 +860,59 @@ def test_a_value_of_the_wrong_type_is_not_counted_again_as_null(work: Path) -> N
     assert found[("type", "id")] == found[("type", "n")] == 1
     assert found[("required", "n")] == 1  # the empty value, not x
     assert found[("primary_key", "id")] == 1  # the empty id, not seven
+
+
+def test_examples_of_a_directory_dataset_name_their_file(work: Path) -> None:
+    (work / "parts").mkdir()
+    (work / "parts" / "a.csv").write_text("n\n1\n2\n50\n", encoding="utf-8")
+    (work / "parts" / "b.csv").write_text("n\n3\n60\n4\n70\n", encoding="utf-8")
+    (work / "pq").mkdir()
+    table = pa.table({"n": [1, 50, 2, 3, 60, 4, 5, 6]})
+    pq.write_table(table.slice(0, 3), work / "pq" / "a.parquet", row_group_size=1)
+    pq.write_table(table.slice(3), work / "pq" / "b.parquet", row_group_size=2)  # parallel
+    (work / "n.yaml").write_text(
+        "fields:\n  - {name: n, type: integer, constraints: {maximum: 10}}\n", encoding="utf-8"
+    )
+    expected = {
+        "parts": [("a.csv", 2, 50), ("b.csv", 1, 60), ("b.csv", 3, 70)],
+        "pq": [("a.parquet", 1, 50), ("b.parquet", 1, 60)],
+    }
+    for name, wanted in expected.items():
+        result = run_cli(work, "validate", name, "--schema", "n.yaml", "--format", "json")
+        assert result.exit_code == 1, result.output
+        examples = check(results_of(result.output), "maximum", "n")["examples"]
+        assert examples == [{"row": r, "value": v, "file": f} for f, r, v in wanted]
+        text = run_cli(work, "validate", name, "--schema", "n.yaml", "--format", "markdown")
+        assert all(f"{f} row {r}: {v}" in text.output for f, r, v in wanted), text.output
+    single = run_cli(work, "validate", "parts/b.csv", "--schema", "n.yaml", "--format", "json")
+    examples = check(results_of(single.output), "maximum", "n")["examples"]
+    assert examples == [{"row": 1, "value": 60}, {"row": 3, "value": 70}]  # one file: no name
+
+
+def test_csv_timestamps_whose_zone_changes_read_the_same_whatever_the_block(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlgit.data import io, readers
+
+    schema_text = (
+        "fields:\n  - {name: id, type: integer, constraints: {maximum: 5000}}\n"
+        "  - {name: ts, type: any, constraints: {required: true}}\n"
+    )
+    (work / "s.yaml").write_text(schema_text, encoding="utf-8")
+    pairs = [
+        ("2024-01-01 10:00:00", "2024-01-01T10:00:00Z"),
+        ("2024-01-01T10:00:00Z", "2024-01-01 10:00:00"),
+    ]
+    for first, later in pairs:
+        rows = [f"{i},{first}" for i in range(3000)] + [f"{i + 3000},{later}" for i in range(3000)]
+        rows[4] = "4,"
+        (work / "t.csv").write_text("id,ts\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        found = []
+        for block, batch in ((1 << 21, io.BATCH_ROWS), (1 << 12, 100)):
+            monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", block)
+            monkeypatch.setattr(io, "BATCH_ROWS", batch)
+            result = validate(open_source(work / "t.csv"), load_schema(work / "s.yaml"))
+            found.append({(r.check, r.column): r.unexpected_count for r in result.results})
+            assert result.row_count == 6000
+        assert found[0] == found[1]
+        assert found[0][("required", "ts")] == 1 and found[0][("maximum", "id")] == 999
