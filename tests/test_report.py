@@ -85,3 +85,74 @@ def test_markdown_and_junit_keep_data_as_text() -> None:
     xml = junit.render(report)
     ET.fromstring(xml.split("\n", 1)[1])  # well-formed: the control character is replaced
     assert "None" not in xml
+
+
+def _registry_like(history: bool = False) -> Report:
+    note = "promoted after the nightly evaluation passed every gate on the holdout split"
+    tables = [
+        Table(
+            "Models",
+            ("model", "latest", "tag", "note"),
+            (
+                ("text-classification", "v1.0.0", "text-classification@v1.0.0", note),
+                ("churn", "v12.3.4", "churn@v12.3.4#production#3", "short"),
+            ),
+        )
+    ]
+    if history:
+        tables.append(
+            Table(
+                "History",
+                ("time", "tag", "action", "version", "stage", "author", "reason"),
+                (
+                    (
+                        "2024-01-02T03:04:05+00:00",
+                        "text-classification@v1.0.0",
+                        "register",
+                        "v1.0.0",
+                        None,
+                        "Jane Developer <jane@example.com>",
+                        note,
+                    ),
+                ),
+                ("ok",),
+            )
+        )
+    return Report("registry", "mlgit registry", "ok", "2 model(s)", tuple(tables))
+
+
+def _terminal_text(monkeypatch, columns: int, report: Report) -> list[str]:
+    import re
+
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text.render(report, color=True)).splitlines()
+    assert max(cell_len(line) for line in lines) <= columns  # nothing beyond the terminal
+    return lines
+
+
+def test_text_at_80_and_120_columns_keeps_tags_and_words_whole(monkeypatch) -> None:
+    for columns in (80, 120):
+        lines = _terminal_text(monkeypatch, columns, _registry_like())
+        out = "\n".join(lines)
+        assert "text-classification@v1.0.0" in out and "churn@v12.3.4#production#3" in out
+        words = "promoted after the nightly evaluation passed every gate on the holdout split"
+        assert all(f" {word} " in out for word in words.split())  # whole, none cropped
+        assert "v12.3.4" in out and "text-classification " in out
+    # a terminal wide enough for every cell on one line: laid out as before, one row a line
+    lines = _terminal_text(monkeypatch, 200, _registry_like())
+    assert any("text-classification@v1.0.0 │ promoted after the nightly" in x for x in lines)
+
+
+def test_text_too_narrow_for_every_word_folds_prose_first_and_crops_nothing(monkeypatch) -> None:
+    report = _registry_like(history=True)
+    cells = [c for table in report.tables for row in table.rows for c in row if c]
+    for columns in (60, 80, 120):
+        lines = _terminal_text(monkeypatch, columns, report)
+        body = "".join("".join(lines).split())
+        for char in set("".join(cells)) - {" "}:  # every character of every cell is shown
+            wanted = sum(c.count(char) for c in cells)
+            assert body.count(char) >= wanted, (columns, char)
+    out = "\n".join(_terminal_text(monkeypatch, 120, report))  # the author is folded, not tags
+    assert out.count("text-classification@v1.0.0") == 2 and "2024-01-02T03:04:05+00:00" in out
