@@ -133,3 +133,36 @@ def test_bad_input(monitored: Project, args: tuple[str, ...], words: tuple[str, 
     for word in words:
         assert word in result.stderr
     assert not (monitored.root / "decision.json").exists()
+
+
+def test_the_production_sample_is_read_once(
+    monitored: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema and drift come from one read of each file (issue 12), with the results the two
+    separate reads give: partitioned, several row groups, a dictionary-read text column."""
+    from mlgit.commands import monitor as command
+    from mlgit.config import load
+    from mlgit.data import io
+
+    shifted = drifting_table(3_000, seed=5, scale=1.2, mix=(0.1, 0.2, 0.3, 0.4))
+    shifted = shifted.set_column(1, "age", pa.array([150] * 100 + [40] * 2_900))
+    files = [monitored.root / "prod" / f"part-{i}.parquet" for i in range(2)]
+    write_parquet(shifted.slice(0, 1_000), files[0], row_group_size=300)
+    write_parquet(shifted.slice(1_000), files[1], row_group_size=700)
+    io.READS.clear()
+    code, data = monitor(monitored, "--data", "prod")
+    assert code == 1 and data["action"] == "retrain"
+    read = {str(f.relative_to(monitored.root)) for f in files}  # as --data names them
+    assert dict(io.READS) == dict.fromkeys(read, 1)
+
+    monkeypatch.chdir(monitored.root)
+    cfg = load()
+    dataset = cfg.dataset("train")
+    apart = {
+        name: command.SIGNALS[name](dataset, cfg, Path("prod"), "x") for name in ("schema", "drift")
+    }
+    assert dict(io.READS) == dict.fromkeys(read, 3)  # + validate, + the drift profile
+    for name, signal in apart.items():
+        assert data["signals"][name]["status"] == signal.status == "fail"
+        assert data["signals"][name]["detail"] == signal.detail
+        assert {k: data["signals"][name][k] for k in signal.data} == signal.data

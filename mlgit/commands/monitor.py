@@ -18,6 +18,7 @@ from mlgit.status import FAIL, OK, SKIP
 
 if TYPE_CHECKING:
     from mlgit.config import Config, Dataset, Model
+    from mlgit.data.checks import DatasetResult
     from mlgit.data.drift import DriftResult
     from mlgit.report import Report
 
@@ -55,6 +56,36 @@ class MonitorResult:
 
 
 # ---------------------------------------------------------------- the signals
+def _data_signals(
+    dataset: Dataset, cfg: Config, data: Path, actions: dict[str, str]
+) -> list[Signal]:
+    """The schema and drift signals; with both configured, from one read of `data`."""
+    if not (dataset.schema and dataset.reference):
+        return [SIGNALS[name](dataset, cfg, data, actions[name]) for name in ("schema", "drift")]
+    from mlgit.data import drift, profile
+    from mlgit.data.combined import validate_and_drift
+    from mlgit.data.io import open_source
+    from mlgit.data.schema import load_schema
+
+    schema = load_schema(cfg.root / dataset.schema)
+    rules = drift.settings(cfg.drift, cfg.place)
+    reference = profile.load(cfg.root / dataset.reference)
+    checked, drifted = validate_and_drift(
+        dataset.name,
+        open_source(data, dataset.format),
+        schema,
+        reference,
+        rules,
+        dataset.reference,
+        sample=5,
+        root=cfg.root,
+    )
+    return [
+        _schema_outcome(dataset, checked, actions["schema"]),
+        _drift_outcome(dataset, drifted, actions["drift"]),
+    ]
+
+
 def _schema_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Signal:
     from mlgit.data.checks import validate
     from mlgit.data.io import open_source
@@ -64,6 +95,10 @@ def _schema_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Si
         return Signal("schema", SKIP, action, f"datasets.{dataset.name}.schema is not set", {})
     schema = load_schema(cfg.root / dataset.schema)
     result = validate(open_source(data, dataset.format), schema, sample=5, root=cfg.root)
+    return _schema_outcome(dataset, result, action)
+
+
+def _schema_outcome(dataset: Dataset, result: DatasetResult, action: str) -> Signal:
     failed = [r for r in result.results if not r.ok and r.severity == "error"]
     names = [f"{r.check}{f'({r.column})' if r.column else ''}" for r in failed]
     detail = (
@@ -98,6 +133,10 @@ def _drift_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Sig
     result: DriftResult = drift.compare_source(
         dataset.name, reference, open_source(data, dataset.format), rules, dataset.reference
     )
+    return _drift_outcome(dataset, result, action)
+
+
+def _drift_outcome(dataset: Dataset, result: DriftResult, action: str) -> Signal:
     drifted = [c.column for c in result.compared if c.verdict == "drift"]
     detail = (
         f"{len(drifted)} of {len(result.compared)} columns drifted"
@@ -177,8 +216,7 @@ def run(
         if not data.exists():
             raise MlgitError(f"{data}: no such file or directory; check --data")
         dataset = _dataset(model, cfg)
-        for name in ("schema", "drift"):
-            signals.append(SIGNALS[name](dataset, cfg, data, actions[name]))
+        signals.extend(_data_signals(dataset, cfg, data, actions))
     if metrics_file is not None:
         signals.append(SIGNALS["metrics"](model, cfg, metrics_file, actions["metrics"]))
     return MonitorResult(

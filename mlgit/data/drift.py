@@ -49,6 +49,7 @@ from mlgit.status import OK, SKIP, WARN
 
 if TYPE_CHECKING:
     import numpy as np
+    import pyarrow as pa
 
     from mlgit.data.io import Source
 
@@ -556,10 +557,26 @@ def compare_source(
     name: str, reference: dict[str, Any], current: Source, rules: Settings, label: str = ""
 ) -> DriftResult:
     """Profile `current` on the reference's layout and compare (schema checked first)."""
-    from mlgit.data.io import read_schema
-    from mlgit.data.profile import build, column_kind
+    from mlgit.data.profile import build
 
-    schema = read_schema(current)
+    check_source(reference, current, rules, label)
+    return compare(name, reference, build(current, layout=reference), rules)
+
+
+def check_source(
+    reference: dict[str, Any],
+    current: Source,
+    rules: Settings,
+    label: str = "",
+    schema: pa.Schema | None = None,
+) -> None:
+    """`check_compatible` on the columns of `current` as its files declare them (`schema`, the
+    first file's, when the caller read it already)."""
+    from mlgit.data.io import read_schema
+    from mlgit.data.profile import column_kind
+
+    if schema is None:
+        schema = read_schema(current)
     shape = {
         "source": current.label,
         "columns": {
@@ -568,4 +585,3 @@ def compare_source(
         },
     }
     check_compatible(reference, shape, rules, label)
-    return compare(name, reference, build(current, layout=reference), rules)

@@ -4,6 +4,7 @@ DVC-tracked path at a git revision. Memory stays bounded: data is streamed, neve
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,9 @@ FORMATS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+# Data files read, by path: one per pass of `iter_batches` (or of `scan_until`'s row-group
+# threads) over a file. Tests check with it that a command reads its data once.
+READS: Counter[str] = Counter()
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ def iter_batches(
     for data_file in source.files:
         if starts is not None:
             starts.add(data_file.relpath, given)
+        READS[str(data_file.local)] += 1
         try:
             for batch in reader(
                 data_file.local, columns, batch_rows, column_types, null_values, **extra
@@ -385,6 +390,8 @@ def _scan_units(
             raise _bad_file(source, data_file, exc) from None
         return accumulator
 
+    for data_file in dict.fromkeys(unit[0] for unit in units):
+        READS[str(data_file.local)] += 1
     merged: A | None = None
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for unit, state in zip(units, pool.map(run, units), strict=True):
@@ -480,5 +487,3 @@ def not_utf8(source: Source, column: str) -> MlgitError | None:
                 "text; save the file as UTF-8"
             )
     return None
-
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,20 +110,6 @@ def _expectation_check(e: Expectation, sample: int, root: Path | None, where: st
     return EXPECTATIONS[e.expect](spec)
 
 
-def _in_files(result: CheckResult, starts: FileStarts) -> CheckResult:
-    """`result` with each example's row counted in its own file, and that file named."""
-    import dataclasses
-
-    if not result.examples:
-        return result
-    examples, files = [], []
-    for row, value in result.examples:
-        name, local = starts.locate(row) if row is not None else (None, row)
-        examples.append((local, value))
-        files.append(name)
-    return dataclasses.replace(result, examples=tuple(examples), example_files=tuple(files))
-
-
 def needed_columns(schema: TableSchema, available: list[str]) -> list[str] | None:
     """The columns the checks read (None: all of them, for custom functions)."""
     if any(e.expect == "custom" for e in schema.expectations):
@@ -134,16 +121,21 @@ def needed_columns(schema: TableSchema, available: list[str]) -> list[str] | Non
     return [c for c in available if c in wanted]
 
 
-def validate(
-    source: Source,
-    schema: TableSchema,
-    *,
-    sample: int = 20,
-    fail_fast: bool = False,
-    root: Path | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> DatasetResult:
-    """Every rule of `schema` over `source`, streamed; the public entry point of validation."""
+@dataclass(frozen=True)
+class ReadPlan:
+    """How `validate` reads a source for a schema: the file's columns, and reader options."""
+
+    arrow: pa.Schema  # the first file's schema
+    names: list[str]  # its columns
+    columns: list[str] | None  # those the checks read (None: all)
+    column_types: dict[str, pa.DataType] | None  # CSV: typed fields read as text
+    null_values: list[str]
+    dictionary_columns: list[str]  # Parquet text fields read as dictionaries
+
+
+def read_plan(source: Source, schema: TableSchema) -> ReadPlan:
+    """The schema's columns checked against the source (MlgitError naming the first missing
+    one), and the options its batches are read with."""
     from mlgit.data import io
     from mlgit.data.schema import duplicate_column_error
 
@@ -177,21 +169,22 @@ def validate(
     if columns is not None:  # custom functions see every column as read: keep them plain
         text_fields = [f.name for f in schema.fields if f.type == "string"]
         dictionary_columns = io.dictionary_encoded(source, text_fields)
-    new = lambda: Validator(schema, sample, root)  # noqa: E731
-    starts = io.FileStarts() if len(source.files) > 1 else None
-    validator, stopped = io.scan_until(
-        source,
-        new,
-        columns=columns,
-        column_types=column_types,
-        null_values=schema.null_values,
-        stop=(lambda v: v.failing()) if fail_fast else None,
-        progress=progress,
-        workers=min(os.cpu_count() or 1, 4),
-        dictionary_columns=dictionary_columns or None,
-        starts=starts,
+    return ReadPlan(
+        arrow_schema, names, columns, column_types, schema.null_values, dictionary_columns
     )
-    validator.see(names)
+
+
+def dataset_result(
+    source: Source,
+    schema: TableSchema,
+    validator: Validator,
+    plan: ReadPlan,
+    stopped: bool,
+    starts: FileStarts | None = None,
+) -> DatasetResult:
+    """The results of a `Validator` fed the whole source (or stopped early); with `starts`,
+    examples name the file of a dataset of several files."""
+    validator.see(plan.names)
     results = validator.results(stopped)
     if starts is not None:
         results = tuple(_in_files(r, starts) for r in results)
@@ -204,3 +197,47 @@ def validate(
         schema=str(schema.file) if schema.file else None,
         stopped_early=stopped,
     )
+
+
+def validate(
+    source: Source,
+    schema: TableSchema,
+    *,
+    sample: int = 20,
+    fail_fast: bool = False,
+    root: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DatasetResult:
+    """Every rule of `schema` over `source`, streamed; the public entry point of validation."""
+    from mlgit.data import io
+
+    plan = read_plan(source, schema)
+    new = lambda: Validator(schema, sample, root)  # noqa: E731
+    starts = io.FileStarts() if len(source.files) > 1 else None
+    validator, stopped = io.scan_until(
+        source,
+        new,
+        columns=plan.columns,
+        column_types=plan.column_types,
+        null_values=plan.null_values,
+        stop=(lambda v: v.failing()) if fail_fast else None,
+        progress=progress,
+        workers=min(os.cpu_count() or 1, 4),
+        dictionary_columns=plan.dictionary_columns or None,
+        starts=starts,
+    )
+    return dataset_result(source, schema, validator, plan, stopped, starts)
+
+
+def _in_files(result: CheckResult, starts: FileStarts) -> CheckResult:
+    """`result` with each example's row counted in its own file, and that file named."""
+    import dataclasses
+
+    if not result.examples:
+        return result
+    examples, files = [], []
+    for row, value in result.examples:
+        name, local = starts.locate(row) if row is not None else (None, row)
+        examples.append((local, value))
+        files.append(name)
+    return dataclasses.replace(result, examples=tuple(examples), example_files=tuple(files))

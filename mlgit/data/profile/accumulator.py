@@ -162,9 +162,27 @@ def build(
     columns: list[str] | None = None,
 ) -> dict[str, Any]:
     """The profile of a dataset, streamed batch by batch (binned on `layout`'s edges if given)."""
+    from mlgit.data.io import scan
+
+    schema, dictionary_columns = read_plan(source, columns)
+    accumulator = scan(
+        source,
+        lambda: ProfileAccumulator(layout, schema),
+        columns=columns,
+        dictionary_columns=dictionary_columns,
+    )
+    return finish(accumulator, source, schema, columns)
+
+
+def read_plan(
+    source: Source, columns: list[str] | None = None
+) -> tuple[pa.Schema | None, list[str]]:
+    """The data's own schema (Parquet; None for text formats, whose types the reader guesses)
+    and the text columns read as dictionaries: counted per dictionary entry instead of per row
+    (see CategoricalState.update)."""
     import pyarrow as pa
 
-    from mlgit.data.io import dictionary_encoded, read_schema, scan
+    from mlgit.data.io import dictionary_encoded, read_schema
 
     schema = read_schema(source) if source.format == "parquet" else None
     text = [
@@ -173,13 +191,18 @@ def build(
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
         if columns is None or field.name in columns
     ]
-    accumulator = scan(
-        source,
-        lambda: ProfileAccumulator(layout, schema),
-        columns=columns,
-        # counted per dictionary entry instead of per row (see CategoricalState.update)
-        dictionary_columns=dictionary_encoded(source, text),
-    )
+    return schema, dictionary_encoded(source, text)
+
+
+def finish(
+    accumulator: ProfileAccumulator,
+    source: Source,
+    schema: pa.Schema | None,
+    columns: list[str] | None = None,
+) -> dict[str, Any]:
+    """The profile of an accumulator fed the whole source."""
+    from mlgit.data.io import read_schema
+
     if accumulator.rows == 0:  # no batch came, yet the columns exist: profile them as empty
         accumulator.add_columns(schema or read_schema(source), columns)
     return accumulator.profile(source.label)
