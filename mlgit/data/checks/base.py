@@ -181,6 +181,20 @@ class Spec:
     root: Path | None = None
     where: str = ""  # "schemas/x.schema.yaml: expectations.2" for errors
 
+    def row_check(
+        self, passes: Callable[[pa.RecordBatch], pa.Array], what: str = "", name: str = ""
+    ) -> RowCheck:
+        """A row check of this spec: its name, column, severity, `mostly` and sample."""
+        return RowCheck(
+            name or self.name,
+            self.column,
+            passes,
+            severity=self.severity,
+            mostly=self.options.get("mostly"),
+            sample=self.sample,
+            **({"what": what} if what else {}),
+        )
+
     @property
     def named_column(self) -> str:
         """`column` for a check on one column: a constraint's field, or an expectation the

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mlgit.data.checks.base import Check, RowCheck, Spec
+from mlgit.data.checks.base import Check, Spec
 from mlgit.data.checks.conform import per_value, present
 from mlgit.data.checks.scalars import holds, integer_compare, is_text, null_bool, scalar, value_set
 from mlgit.data.checks.unique import UniqueCheck
@@ -44,14 +44,7 @@ def _compare(kernel: str) -> Callable[[Spec], Check]:
             return per_value(batch.column(spec.column), rule)
 
         symbol = {"greater_equal": "<", "greater": "<=", "less_equal": ">", "less": ">="}[kernel]
-        return RowCheck(
-            spec.name,
-            spec.column,
-            passes,
-            severity=spec.severity,
-            sample=spec.sample,
-            what=f"are {symbol} {spec.value}",
-        )
+        return spec.row_check(passes, f"are {symbol} {spec.value}")
 
     return factory
 
@@ -68,9 +61,7 @@ def _length(kernel: str) -> Callable[[Spec], Check]:
 
         bound = "shorter than" if kernel == "greater_equal" else "longer than"
         what = f"are {bound} {spec.value} characters"
-        return RowCheck(
-            spec.name, spec.column, passes, severity=spec.severity, sample=spec.sample, what=what
-        )
+        return spec.row_check(passes, what)
 
     return factory
 
@@ -94,9 +85,7 @@ def _pattern(spec: Spec) -> Check:
         return per_value(batch.column(spec.column), rule)
 
     what = f"do not match {spec.value}"
-    return RowCheck(
-        spec.name, spec.column, passes, severity=spec.severity, sample=spec.sample, what=what
-    )
+    return spec.row_check(passes, what)
 
 
 def in_set(spec: Spec) -> Check:
@@ -117,24 +106,14 @@ def in_set(spec: Spec) -> Check:
         return per_value(batch.column(spec.column), rule)
 
     shown = ", ".join(map(str, allowed[:10])) + (", ..." if len(allowed) > 10 else "")
-    return RowCheck(
-        spec.name,
-        spec.column,
-        passes,
-        severity=spec.severity,
-        mostly=spec.options.get("mostly"),
-        sample=spec.sample,
-        what=f"are not in {{{shown}}}",
-    )
+    return spec.row_check(passes, f"are not in {{{shown}}}")
 
 
 def _required(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
         return present(batch, spec.named_column)
 
-    return RowCheck(
-        spec.name, spec.column, passes, severity=spec.severity, sample=spec.sample, what="are null"
-    )
+    return spec.row_check(passes, "are null")
 
 
 def _unique(spec: Spec) -> Check:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgit.data.checks.base import Check, RowCheck, Spec
+from mlgit.data.checks.base import Check, Spec
 from mlgit.data.checks.conform import visible
 from mlgit.errors import MlgitError
 
@@ -50,14 +50,7 @@ def custom(spec: Spec) -> Check:
             )
         return mask
 
-    return RowCheck(
-        f"custom:{spec.value.split(':')[-1]}",
-        spec.column,
-        passes,
-        severity=spec.severity,
-        mostly=spec.options.get("mostly"),
-        sample=spec.sample,
-    )
+    return spec.row_check(passes, name=f"custom:{spec.value.split(':')[-1]}")
 
 
 MAX_SOURCE_BYTES = 1 << 20  # a custom check is a few functions, not a data file

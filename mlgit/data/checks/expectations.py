@@ -17,7 +17,7 @@ from mlgit.data.checks.aggregates import (
     UniqueFraction,
     bounds,
 )
-from mlgit.data.checks.base import Check, RowCheck, Spec
+from mlgit.data.checks.base import Check, Spec
 from mlgit.data.checks.columns import ColumnsCheck
 from mlgit.data.checks.conform import per_value
 from mlgit.data.checks.constraints import in_set
@@ -45,15 +45,7 @@ def _values_between(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
         return per_value(batch.column(spec.column), rule)
 
-    return RowCheck(
-        spec.name,
-        spec.column,
-        passes,
-        severity=spec.severity,
-        mostly=spec.options.get("mostly"),
-        sample=spec.sample,
-        what=f"are not {bounds(low, high)}",
-    )
+    return spec.row_check(passes, f"are not {bounds(low, high)}")
 
 
 EXPECTATIONS: dict[str, Callable[[Spec], Check]] = {
