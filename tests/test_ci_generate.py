@@ -271,3 +271,16 @@ def test_read_only_target_exits_2(tmp_path: Path) -> None:
         workflows.chmod(0o755)
     assert result.exit_code == 2 and "not writable" in result.output
     assert list(workflows.iterdir()) == []
+
+
+def test_only_models_with_gates_get_a_gate_step(tmp_path: Path) -> None:
+    """`mlgit gate` refuses a model without gates (exit 2): the pipelines must not call it, or
+    every run of a freshly adopted project would fail."""
+    root = make_repo(tmp_path / "repo", VARIANTS["two_models_three_stages"])
+    assert run_cli(root, "ci", "generate").exit_code == 0
+    ci = (root / ".github/workflows/mlgit-ci.yml").read_text(encoding="utf-8")
+    gitlab = (root / ".gitlab-ci.yml").read_text(encoding="utf-8")
+    assert "mlgit gate" not in ci and "mlgit gate" not in gitlab  # neither model has gates
+    root = make_repo(tmp_path / "one", VARIANTS["one_model"])
+    assert run_cli(root, "ci", "generate").exit_code == 0
+    assert "Gate churn" in (root / ".github/workflows/mlgit-ci.yml").read_text(encoding="utf-8")

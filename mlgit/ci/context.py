@@ -59,6 +59,7 @@ class ModelJob:
     name: str
     metrics: str | None
     watch: tuple[str, ...]  # files whose change on the default branch means a new version
+    gated: bool = True  # it has gates and a metrics file: the pipelines run `mlgit gate` on it
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,12 @@ def build(cfg: Config) -> PipelineContext:
         promote_on_merge=promote,
         deploy_unverified=bool(ci.get("deploy_unverified", False)),
         models=tuple(
-            ModelJob(m.name, m.metrics, tuple(p for p in ("dvc.lock", m.metrics) if p))
+            ModelJob(
+                m.name,
+                m.metrics,
+                tuple(p for p in ("dvc.lock", m.metrics) if p),
+                gated=bool(m.gates and m.metrics),
+            )
             for m in cfg.models.values()
         ),
         stages=tuple(cfg.stages),
