@@ -16,3 +16,17 @@ def test_init_in_a_fresh_directory_reports_no_problem_with_dvcs_own_directory(
     assert "problem" not in result.output, result.output
     again = run_cli(tmp_path, "init", "--dry-run")  # .dvc/ exists now, nothing tracked yet
     assert again.exit_code == 0 and "problem" not in again.output, again.output
+
+
+def test_check_large_files_prints_one_line_per_name_and_a_working_command(
+    tmp_path: Path,
+) -> None:
+    name = "evil\nx.csv: ok\x1b[2J\u202e'q.csv"
+    (tmp_path / name).write_text("a\n")
+    result = run_cli(tmp_path, "check-large-files", name)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == 2, lines  # the refusal and its command, nothing forged
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    command = lines[1].strip().split(" && ")[0].replace("git rm --cached -q --", "printf %s")
+    assert sh(tmp_path, "bash", "-c", command).stdout == name
