@@ -30,3 +30,21 @@ def test_check_large_files_prints_one_line_per_name_and_a_working_command(
     assert "\x1b" not in result.output and "\u202e" not in result.output
     command = lines[1].strip().split(" && ")[0].replace("git rm --cached -q --", "printf %s")
     assert sh(tmp_path, "bash", "-c", command).stdout == name
+
+
+def test_init_says_what_mlgit_gate_does_with_an_adopted_model_without_gates(
+    tmp_path: Path,
+) -> None:
+    sh(tmp_path, "git", "init", "-q")
+    sh(tmp_path, "dvc", "init", "-q")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  train: {cmd: echo, outs: [model.pkl], metrics: [metrics.json]}\n"
+        "artifacts:\n  churn: {type: model, path: model.pkl}\n"
+    )
+    (tmp_path / "metrics.json").write_text('{"roc_auc": 0.9}\n')
+    result = run_cli(tmp_path, "init")
+    assert result.exit_code == 0, result.output
+    assert "passes everything" not in result.output
+    assert "passes everything" not in (tmp_path / "mlgit.yaml").read_text()
+    gate = run_cli(tmp_path, "gate", "churn")
+    assert gate.exit_code == 2 and "gates is empty" in gate.output  # what init announced
