@@ -48,3 +48,27 @@ def test_init_says_what_mlgit_gate_does_with_an_adopted_model_without_gates(
     assert "passes everything" not in (tmp_path / "mlgit.yaml").read_text()
     gate = run_cli(tmp_path, "gate", "churn")
     assert gate.exit_code == 2 and "gates is empty" in gate.output  # what init announced
+
+
+def test_evaluate_baseline_refuses_training_labels_of_another_kind_in_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reg.csv").write_text("y,p\n0.5,0.4\n1.5,1.6\n2.25,2.0\n")
+    (tmp_path / "cls.csv").write_text("y,p\n1,1\n0,0\n1,0\n")
+    (tmp_path / "text.csv").write_text("y\nyes\nno\nyes\n")
+    (tmp_path / "floats.csv").write_text("y\n0.5\n1.25\n2.75\n")
+    (tmp_path / "ints.csv").write_text("y\n1\n0\n1\n")
+    cases = [("reg.csv", "text.csv"), ("cls.csv", "text.csv"), ("cls.csv", "floats.csv")]
+    for predictions, train in cases:
+        result = run_cli(
+            tmp_path, "evaluate", "--predictions", predictions, "--label", "y",
+            "--prediction", "p", "--baseline", "--train-labels", train,
+        )  # fmt: skip
+        assert result.exit_code == 2, (predictions, train, result.output)
+        assert result.output.startswith(f"mlgit: error: {train}: label column 'y'")
+        assert len(result.output.strip().splitlines()) == 1
+    good = run_cli(
+        tmp_path, "evaluate", "--predictions", "cls.csv", "--label", "y",
+        "--prediction", "p", "--baseline", "--train-labels", "ints.csv",
+    )  # fmt: skip
+    assert good.exit_code == 0, good.output
