@@ -138,7 +138,7 @@ def test_init_adopts_models_datasets_and_stages(repo: Project) -> None:
     assert "adopted  dataset raw-data from dvc.yaml (data/data.csv)" in out
     assert "adopted  dataset extra from data/extra.dvc (data/extra)" in out
     assert "adopted  stages dev, stage, prod from .gto" in out
-    assert "mlgit gate passes everything: add gates" in out
+    assert "no gates (mlgit gate refuses it): add gates" in out
     assert (
         "run `dvc pull data/data.csv` then "
         "`mlgit schema infer data/data.csv -o schemas/raw-data.schema.yaml`" in out

@@ -85,7 +85,7 @@ def survey(root: Path) -> Adoption:
     found = _Found(root=root)
     files = git.list_files(root, ["dvc.yaml", "*/dvc.yaml", "*.dvc"])
     if not files:  # not a git work tree yet: what sits at the top
-        files = [p.name for p in sorted(root.glob("*.dvc"))]
+        files = [p.name for p in sorted(root.glob("*.dvc")) if p.is_file()]  # not DVC's .dvc/
         files += ["dvc.yaml"] if (root / "dvc.yaml").is_file() else []
     for rel in sorted(files, key=lambda f: (f.count("/"), f)):
         if posixpath.basename(rel) == "dvc.yaml":

@@ -111,7 +111,7 @@ def adoption_lines(adoption: Adoption) -> list[str]:
     if adoption.stages:
         lines.append(f"adopted  stages {', '.join(adoption.stages)} from {adoption.stages_source}")
     for model in adoption.models:
-        lines.append(f"left     model {model.name}: mlgit gate passes everything: add gates")
+        lines.append(f"left     model {model.name}: no gates (mlgit gate refuses it): add gates")
         if not model.metrics:
             lines.append(f"left     model {model.name}: no metrics file declared: set metrics")
     for ds in adoption.datasets:

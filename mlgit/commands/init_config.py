@@ -132,7 +132,7 @@ def _models(models: tuple[AdoptedModel, ...]) -> str:
         if model.dataset:
             out += _line(f"    # dataset: {scalar(model.dataset)}", "its training stage reads it")
         out += (
-            "    gates: []                          # none yet: mlgit gate passes everything\n"
+            "    gates: []                          # none yet: mlgit gate refuses it (exit 2)\n"
             "    #  - {metric: roc_auc, min: 0.80}\n"
             "    #  - {metric: roc_auc, max_drop: 0.01, baseline: prod}\n"
         )

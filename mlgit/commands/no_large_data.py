@@ -48,9 +48,26 @@ class Refusal:
 
     @property
     def fix(self) -> str:
-        quoted = shlex.quote(self.path)
+        quoted = shell_quote(self.path)
         # `dvc add` refuses a file git already tracks, so it leaves the index first.
         return f"git rm --cached -q -- {quoted} && mlgit track {quoted}"
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shell_quote(path: str) -> str:
+    """`path` quoted for bash on one line: a name with a newline or another control character
+    (which would break or forge the lines printed) is written as `$'...'` with escapes."""
+    if not _UNSAFE.search(path):
+        return shlex.quote(path)
+    escaped = path.replace("\\", "\\\\").replace("'", "\\'")
+    return "$'" + _UNSAFE.sub(_escape, escaped) + "'"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def parse_size(text: str) -> int:
@@ -103,4 +120,5 @@ def check(paths: Iterable[str], max_size: int) -> list[Refusal]:
 
 
 def message(refusal: Refusal) -> str:
-    return f"{refusal.path}: {refusal.reason}; track it with DVC instead:\n    {refusal.fix}"
+    shown = _UNSAFE.sub(_escape, refusal.path)
+    return f"{shown}: {refusal.reason}; track it with DVC instead:\n    {refusal.fix}"

@@ -249,6 +249,7 @@ def evaluate(
     overall = compute(frame)
     dummy = None
     if train_labels is not None:
+        _check_train_labels(frame[label], train_labels, task)
         dummy = _dummy_scores(frame, train_labels, task, prediction, score, positive_value, compute)
     notes = []
     if positive_value is not None and not binary:
@@ -302,7 +303,40 @@ def read_train_labels(path: Path, label: str) -> pd.Series:
     labels = frame[label].dropna()
     if labels.empty:
         raise MlgitError(f"{path}: the label column {label!r} has no values to fit a baseline on")
+    labels.attrs["source"] = str(path)
     return labels
+
+
+def _check_train_labels(labels: pd.Series, train_labels: pd.Series, task: str) -> None:
+    """Training labels of another kind than the labels scored (strings for a regression,
+    numbers for string classes, continuous values for classes): a one-line error naming the
+    file, not a scikit-learn trace."""
+    import pandas as pd
+
+    def numeric(values: pd.Series) -> bool:
+        return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+    where = f"{train_labels.attrs.get('source', '--train-labels')}: label column {labels.name!r}"
+
+    def first(values: pd.Series) -> str:
+        value = values.iloc[0]
+        return repr(value.item() if hasattr(value, "item") else value)
+
+    example = first(train_labels)
+    fix = "give the table this model was trained on (--train-labels) or the right --task"
+    if task == "regression" and not numeric(train_labels):
+        raise MlgitError(f"{where} is not numeric (e.g. {example}), the task is regression; {fix}")
+    if task != "classification":
+        return
+    is_number = pd.api.types.is_numeric_dtype  # booleans too: True == 1
+    if is_number(labels) != is_number(train_labels):
+        kind = "numbers" if is_number(train_labels) else "text"
+        raise MlgitError(
+            f"{where} holds {kind} (e.g. {example}) unlike the labels scored "
+            f"(e.g. {first(labels)}); {fix}"
+        )
+    if numeric(train_labels) and not bool((train_labels == train_labels.round()).all()):
+        raise MlgitError(f"{where} is continuous (e.g. {example}), not classes; {fix}")
 
 
 def _dummy_scores(
