@@ -166,6 +166,10 @@ def _kind(value: Any) -> str:
 
 
 def _providers(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):  # `providers: github` is one provider
+        value = [value]
+    if value == []:
+        raise MlgitError(f"{where}: ci.providers is empty; name github, gitlab or both")
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise MlgitError(f"{where}: ci.providers: expected a list such as [github, gitlab]")
     for name in value:

@@ -66,10 +66,16 @@ PROVIDERS = ("github", "gitlab")
 
 def parse_providers(text: str) -> tuple[str, ...]:
     """`--ci github,gitlab` as a tuple; an unknown or empty list is an MlgitError."""
-    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
-    if not chosen or any(p not in PROVIDERS for p in chosen):
-        raise MlgitError(f"--ci {text!r}: choose github, gitlab or github,gitlab")
-    return chosen
+    from mlgit.documents import did_you_mean
+
+    chosen = tuple(p.strip().lower() for p in text.split(",") if p.strip())
+    if chosen == ("all",):
+        return PROVIDERS
+    wrong = [p for p in chosen if p not in PROVIDERS]
+    if not chosen or wrong:
+        hint = did_you_mean(wrong[0], list(PROVIDERS)) if wrong else ""
+        raise MlgitError(f"--ci {text!r}: choose github, gitlab, github,gitlab or all{hint}")
+    return tuple(dict.fromkeys(chosen))
 
 
 def describe(result: InitResult, force: bool) -> str:
