@@ -1,0 +1,50 @@
+"""Review B: hostile registry tags reaching `mlgit ci check-tag`, CD's guard before deploying."""
+
+from __future__ import annotations
+
+from tests.support import Project, setup_model
+
+
+def _tag(project: Project, name: str, body: str, target: str = "HEAD") -> None:
+    project.sh("git", "tag", "-a", name, "-m", f"mlgit: by hand\n\n{body}", target)
+
+
+def test_check_tag_refuses_a_stage_tag_on_a_tree_even_unverified(project: Project) -> None:
+    setup_model(project)
+    tree = project.sh("git", "rev-parse", "HEAD^{tree}").stdout.strip()
+    _tag(project, "churn#prod#1", '{"mlgit": "1", "gates": []}', tree)
+    result = project.mlgit("ci", "check-tag", "churn#prod#1", "--allow-unverified")
+    assert result.exit_code == 1, result.output
+    assert "not a commit" in result.stderr and "commit=" not in result.stdout
+
+
+def test_check_tag_refuses_malformed_gates_without_a_bug(project: Project) -> None:
+    setup_model(project)
+    _tag(project, "churn#prod#1", '{"mlgit": "1", "gates": "all passed"}')
+    result = project.mlgit("ci", "check-tag", "churn#prod#1")
+    assert result.exit_code == 1, result.output
+    assert "records no gate results" in result.stderr
+    _tag(project, "churn#prod#2", '{"mlgit": "1", "gates": [{"metric": "a\\u001b[2J\\n@x"}]}')
+    result = project.mlgit("ci", "check-tag", "churn#prod#2")
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.stderr and "\\x1b[2J" in result.stderr
+    assert "@x" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_check_tag_verifies_a_rollback_claim(project: Project) -> None:
+    setup_model(project)
+    _tag(project, "churn#prod#1", '{"mlgit": "1", "rolled_back": "v9.9.9"}')
+    fake = project.mlgit("ci", "check-tag", "churn#prod#1")
+    assert fake.exit_code == 1, fake.output
+    assert "claims a rollback" in fake.stderr
+
+    project.sh("git", "tag", "-d", "churn#prod#1")
+    assert project.mlgit("promote", "churn", "--to", "staging").exit_code == 0
+    project.write("metrics.json", '{"roc_auc": 0.9, "slices": {}}')
+    project.commit("retrain")
+    assert project.mlgit("promote", "churn", "--to", "staging").exit_code == 0
+    rolled = project.mlgit("rollback", "churn", "--stage", "staging")
+    assert rolled.exit_code == 0, rolled.output
+    tags = project.sh("git", "tag", "-l", "churn#staging#*").stdout.split()
+    real = project.mlgit("ci", "check-tag", max(tags, key=lambda t: int(t.split("#")[-1])))
+    assert real.exit_code == 0, real.output
