@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.support import Project, setup_model
+from pathlib import Path
+
+from tests.support import Project, Workdir, run_cli, setup_model
 
 
 def _tag(project: Project, name: str, body: str, target: str = "HEAD") -> None:
@@ -48,3 +50,18 @@ def test_check_tag_verifies_a_rollback_claim(project: Project) -> None:
     tags = project.sh("git", "tag", "-l", "churn#staging#*").stdout.split()
     real = project.mlgit("ci", "check-tag", max(tags, key=lambda t: int(t.split("#")[-1])))
     assert real.exit_code == 0, real.output
+
+
+def test_a_complex_yaml_key_is_an_input_error_not_a_bug(config_dir: Workdir) -> None:
+    config = config_dir.root / "mlgit.yaml"
+    config.write_text(config.read_text() + "? [a, b]\n: 1\n")
+    result = config_dir.mlgit("check-config")
+    assert result.exit_code == 2, result.output
+    assert "mlgit.yaml:" in result.stderr and "a key that is a list or a mapping" in result.stderr
+
+
+def test_init_reports_a_dvc_yaml_with_a_complex_key_as_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n? {a: 1}\n: x\n")
+    result = run_cli(tmp_path, "init", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "problem" in result.stderr and "a key that is a list or a mapping" in result.stderr
