@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.support import Project, Workdir, run_cli, setup_model
@@ -65,3 +66,19 @@ def test_init_reports_a_dvc_yaml_with_a_complex_key_as_a_problem(tmp_path: Path)
     result = run_cli(tmp_path, "init", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "problem" in result.stderr and "a key that is a list or a mapping" in result.stderr
+
+
+def test_reproduce_reads_no_metrics_file_outside_the_version(project: Project) -> None:
+    project.write("mlgit.yaml", "version: 1\nmodels:\n  churn: {metrics: metrics.json}\n")
+    project.write("train.py", "open('metrics.json', 'w').write('{}')\n")
+    project.write("dvc.yaml", "stages:\n  train:\n    cmd: python train.py\n")
+    project.commit("pipeline")
+    secret = project.root.parent / "secret.json"
+    secret.write_text('{"token": "s3cret"}')
+    body = json.dumps({"mlgit": "1", "metrics_file": str(secret), "metrics": {"token": 0}})
+    project.sh("git", "tag", "-a", "churn@v1.0.0", "-m", f"mlgit: register\n\n{body}")
+    result = project.mlgit("reproduce", "churn@v1.0.0")
+    assert result.exit_code == 2, result.output
+    assert "leaves the repository" in result.stderr and "s3cret" not in result.output
+    notes = project.sh("git", "notes", "--ref=mlgit", "list", check=False).stdout
+    assert notes == ""

@@ -173,6 +173,7 @@ def rebuild(
                     f"{tag}: no dvc.yaml at {info.commit[:12]}, so there is no pipeline to run; "
                     "reproduce needs the stages that wrote the metrics (`dvc stage add`)"
                 )
+            _check_inside(tree, tag, metrics_file)
             dvc.share_cache(tree, root)
             dvc.pull_inputs(tree, _dvc_files(tree))
             proc = dvc.repro_forced(tree)
@@ -182,6 +183,7 @@ def rebuild(
                 why = next((ln for ln in lines if ln.startswith("ERROR")), "")
                 error = f"`dvc repro` failed: {why or (lines[-1] if lines else 'no output')}"
             else:
+                _check_inside(tree, tag, metrics_file)  # the pipeline may have made a link
                 rebuilt = metrics.read(None, metrics_file, root=tree)
         finally:
             remove_worktree(repo, tree)
@@ -198,6 +200,21 @@ def rebuild(
         checked_at=datetime.now(UTC).isoformat(timespec="seconds"),
         error=error,
     )
+
+
+def _check_inside(tree: Path, tag: str, metrics_file: str) -> None:
+    """The metrics file (named by the tag's message or the version's mlgit.yaml, content anyone
+    who pushes a tag or a commit controls) must be a file of the version, not one elsewhere on
+    this machine whose values would go into the verdict and its note."""
+    from mlgit.config import inside
+    from mlgit.escape import printable
+
+    if Path(metrics_file).is_absolute() or not inside(tree, metrics_file):
+        raise MlgitError(
+            f"{tag}: metrics file {printable(metrics_file, newlines=False)!r} leaves the "
+            "repository (after resolving links); reproduce reads only the version's own files: "
+            "fix the path in the tag's provenance or in mlgit.yaml"
+        )
 
 
 def _dvc_files(tree: Path) -> list[str]:
