@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support import Project, Workdir, run_cli, setup_model
 
 
@@ -82,3 +84,27 @@ def test_reproduce_reads_no_metrics_file_outside_the_version(project: Project) -
     assert "leaves the repository" in result.stderr and "s3cret" not in result.output
     notes = project.sh("git", "notes", "--ref=mlgit", "list", check=False).stdout
     assert notes == ""
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "models: [churn]\n",
+        "models:\n  churn: {metrics: metrics.json, reproduce: 5}\n",
+        "models:\n  churn: {metrics: metrics.json, reproduce: {tolerance: [1]}}\n",
+        "models:\n  churn: {metrics: metrics.json, reproduce: {tolerance: {a: 1"
+        + "0" * 400
+        + "}}}\n",
+    ],
+)
+def test_reproduce_reads_any_old_mlgit_yaml_without_a_bug(project: Project, entry: str) -> None:
+    project.write("mlgit.yaml", "version: 1\n" + entry)
+    project.write("train.py", "open('metrics.json', 'w').write('{\"a\": 1}')\n")
+    project.write("dvc.yaml", "stages:\n  train:\n    cmd: python train.py\n")
+    project.commit("pipeline")
+    body = json.dumps({"mlgit": "1", "metrics_file": "metrics.json", "metrics": {"a": 1}})
+    project.sh("git", "tag", "-a", "churn@v1.0.0", "-m", f"mlgit: register\n\n{body}")
+    project.write("mlgit.yaml", "version: 1\nmodels:\n  churn: {metrics: metrics.json}\n")
+    project.commit("config")
+    result = project.mlgit("reproduce", "churn@v1.0.0")
+    assert result.exit_code == 0, result.output

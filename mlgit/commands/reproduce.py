@@ -122,7 +122,10 @@ def _model_at(repo: git.Repo, commit: str) -> dict:
 
 
 def _entry_at(repo: git.Repo, name: str, commit: str) -> dict:
-    entry = (_model_at(repo, commit).get("models") or {}).get(name)
+    """The model's entry in the mlgit.yaml at `commit` ({} when it has none of that shape: an old
+    commit's file was never checked against today's schema)."""
+    models = _model_at(repo, commit).get("models")
+    entry = models.get(name) if isinstance(models, dict) else None
     return entry if isinstance(entry, dict) else {}
 
 
@@ -139,8 +142,19 @@ def _metrics_file(repo: git.Repo, cfg: Config, name: str, commit: str) -> str:
 
 
 def _tolerances_at(repo: git.Repo, name: str, commit: str) -> dict[str, float]:
-    found = (_entry_at(repo, name, commit).get("reproduce") or {}).get("tolerance") or {}
-    return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
+    import math
+
+    settings = _entry_at(repo, name, commit).get("reproduce")
+    found = settings.get("tolerance") if isinstance(settings, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    tolerances = {}
+    for key, value in found.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value) if abs(value) < 1e300 else math.inf  # an int beyond float
+            if number >= 0:  # NaN and negative tolerances: the default applies
+                tolerances[str(key)] = number
+    return tolerances
 
 
 def rebuild(
