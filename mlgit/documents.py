@@ -178,6 +178,12 @@ def _collect_lines(node: yaml.Node, where: tuple[str | int, ...], lines: dict, f
         seen: dict[str, int] = {}
         for key, value in node.value:
             line = key.start_mark.line + 1
+            if not isinstance(key, yaml.ScalarNode):  # `? [a, b]`: no name to report it by
+                place = ".".join(str(w) for w in where) or "the top level"
+                raise MlgitError(
+                    f"{file}:{line}: {place}: a key that is a list or a mapping; "
+                    "write a plain name as the key"
+                )
             if key.value in seen:  # YAML forbids it; PyYAML would silently keep the last one
                 place = ".".join(str(w) for w in (*where, key.value))
                 raise MlgitError(

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlgit.errors import MlgitError
+from mlgit.escape import no_mentions, printable
+
+if TYPE_CHECKING:
+    from mlgit.models.registry.state import ArtifactState, Event
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class TagVerdict:
 
 def check_tag(root: Path, tag: str, allow_unverified: bool = False) -> TagVerdict:
     from mlgit.models import registry
+    from mlgit.repo.git import object_type
 
     parsed = registry.parse_tag_name(tag)
     if parsed is None or parsed.action != registry.ASSIGN or parsed.stage is None:
@@ -47,6 +53,13 @@ def check_tag(root: Path, tag: str, allow_unverified: bool = False) -> TagVerdic
     if event is None:
         raise MlgitError(f"tag {tag!r}: not in this repository; fetch tags (git fetch --tags)")
     refused = []
+    kind = object_type(root, event.commit)
+    if kind != "commit":  # a tag on a tree, a blob or another tag: nothing to check out
+        what = f"a {kind}" if kind else "a missing object"
+        refused.append(
+            f"{tag} points at {what} {event.commit}, not "
+            "a commit; tag the commit itself (git tag -a TAG COMMIT^{commit})"
+        )
     holder = state.stage_holder(parsed.stage)
     if holder is None or holder.version != event.version:
         now = holder.version if holder else "nothing"
@@ -55,13 +68,17 @@ def check_tag(root: Path, tag: str, allow_unverified: bool = False) -> TagVerdic
             "(an older tag pushed late?)"
         )
     if not allow_unverified:
-        refused += _provenance_problems(tag, event.provenance)
+        refused += _provenance_problems(event, state)
     return TagVerdict(
         tag, parsed.artifact, event.version, parsed.stage, event.commit, tuple(refused)
     )
 
 
-def _provenance_problems(tag: str, provenance: dict | None) -> list[str]:
+def _provenance_problems(event: Event, state: ArtifactState) -> list[str]:
+    """Why `event`'s provenance does not let it deploy. Anyone who can push a tag can write any
+    message, so a claim is accepted only as far as it goes: gates must be recorded and pass, a
+    rollback must put back a version an earlier tag of the same stage deployed."""
+    tag, provenance = event.tag, event.provenance
     if provenance is None or "mlgit" not in provenance:
         return [
             f"{tag} has no mlgit provenance (made with `git tag`?); promote with `mlgit "
@@ -71,12 +88,28 @@ def _provenance_problems(tag: str, provenance: dict | None) -> list[str]:
         reason = str(provenance.get("reason") or "").strip()
         return [] if reason else [f"{tag} was forced without a recorded reason"]
     if "rolled_back" in provenance:
-        return []  # a rollback puts back a version that passed its gates before
-    failed = [
-        f"{g.get('metric')} {g.get('kind')}"
-        for g in provenance.get("gates") or []
-        if not g.get("ok") and g.get("severity") != "warn"
-    ]
-    if "gates" not in provenance:
+        earlier = [
+            e
+            for e in state.events[: state.events.index(event)]
+            if e.action == event.action and e.stage == event.stage and e.version == event.version
+        ]
+        if any(not _provenance_problems(e, state) for e in earlier):
+            return []  # a rollback puts back a version that passed its gates before
+        return [
+            f"{tag} claims a rollback, but no earlier tag put {event.version} in {event.stage} "
+            "with passing gates; promote it with `mlgit promote`"
+        ]
+    gates = provenance.get("gates")
+    if not isinstance(gates, list) or not all(isinstance(g, dict) for g in gates):
         return [f"{tag}: its provenance records no gate results"]
+    failed = [
+        f"{_text(g.get('metric'))} {_text(g.get('kind'))}"
+        for g in gates
+        if g.get("ok") is not True and g.get("severity") != "warn"
+    ]
     return [f"{tag}: gates failed: {', '.join(failed)}"] if failed else []
+
+
+def _text(value: Any) -> str:
+    """A value from a tag message as one harmless line (it reaches the job summary)."""
+    return no_mentions(printable(str(value), newlines=False))

@@ -122,7 +122,10 @@ def _model_at(repo: git.Repo, commit: str) -> dict:
 
 
 def _entry_at(repo: git.Repo, name: str, commit: str) -> dict:
-    entry = (_model_at(repo, commit).get("models") or {}).get(name)
+    """The model's entry in the mlgit.yaml at `commit` ({} when it has none of that shape: an old
+    commit's file was never checked against today's schema)."""
+    models = _model_at(repo, commit).get("models")
+    entry = models.get(name) if isinstance(models, dict) else None
     return entry if isinstance(entry, dict) else {}
 
 
@@ -139,8 +142,19 @@ def _metrics_file(repo: git.Repo, cfg: Config, name: str, commit: str) -> str:
 
 
 def _tolerances_at(repo: git.Repo, name: str, commit: str) -> dict[str, float]:
-    found = (_entry_at(repo, name, commit).get("reproduce") or {}).get("tolerance") or {}
-    return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
+    import math
+
+    settings = _entry_at(repo, name, commit).get("reproduce")
+    found = settings.get("tolerance") if isinstance(settings, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    tolerances = {}
+    for key, value in found.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value) if abs(value) < 1e300 else math.inf  # an int beyond float
+            if number >= 0:  # NaN and negative tolerances: the default applies
+                tolerances[str(key)] = number
+    return tolerances
 
 
 def rebuild(
@@ -173,6 +187,7 @@ def rebuild(
                     f"{tag}: no dvc.yaml at {info.commit[:12]}, so there is no pipeline to run; "
                     "reproduce needs the stages that wrote the metrics (`dvc stage add`)"
                 )
+            _check_inside(tree, tag, metrics_file)
             dvc.share_cache(tree, root)
             dvc.pull_inputs(tree, _dvc_files(tree))
             proc = dvc.repro_forced(tree)
@@ -182,6 +197,7 @@ def rebuild(
                 why = next((ln for ln in lines if ln.startswith("ERROR")), "")
                 error = f"`dvc repro` failed: {why or (lines[-1] if lines else 'no output')}"
             else:
+                _check_inside(tree, tag, metrics_file)  # the pipeline may have made a link
                 rebuilt = metrics.read(None, metrics_file, root=tree)
         finally:
             remove_worktree(repo, tree)
@@ -198,6 +214,21 @@ def rebuild(
         checked_at=datetime.now(UTC).isoformat(timespec="seconds"),
         error=error,
     )
+
+
+def _check_inside(tree: Path, tag: str, metrics_file: str) -> None:
+    """The metrics file (named by the tag's message or the version's mlgit.yaml, content anyone
+    who pushes a tag or a commit controls) must be a file of the version, not one elsewhere on
+    this machine whose values would go into the verdict and its note."""
+    from mlgit.config import inside
+    from mlgit.escape import printable
+
+    if Path(metrics_file).is_absolute() or not inside(tree, metrics_file):
+        raise MlgitError(
+            f"{tag}: metrics file {printable(metrics_file, newlines=False)!r} leaves the "
+            "repository (after resolving links); reproduce reads only the version's own files: "
+            "fix the path in the tag's provenance or in mlgit.yaml"
+        )
 
 
 def _dvc_files(tree: Path) -> list[str]:

@@ -505,6 +505,12 @@ def show_note(repo: git.Repo | Path, ref: str, commit: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+def object_type(repo: git.Repo | Path, sha: str) -> str | None:
+    """`commit`, `tree`, `blob` or `tag` for the object `sha`, or None when there is none."""
+    proc = _git_in(repo, ["cat-file", "-t", "--", sha])
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
 def noted_commits(repo: git.Repo | Path, ref: str) -> set[str]:
     """The commits that have a note under refs/notes/`ref` (one `git notes list`)."""
     proc = _git_in(repo, ["notes", f"--ref={ref}", "list"])
