@@ -101,7 +101,7 @@ def test_control_characters_are_escaped_in_text_and_markdown(tmp_path: Path) -> 
     from mlgit.report import formats
     from mlgit.report.tables import Report, Table
 
-    evil = "x\x1b]0;owned\x07\x1b[2J\r@octocat \u202egnp.exe"
+    evil = "x\x1b]0;owned\x07\x1b[2J\r@octocat \u202egnp.exe\u2028fake line"
     report = Report(
         command="validate",
         title=f"title {evil}",
@@ -112,7 +112,7 @@ def test_control_characters_are_escaped_in_text_and_markdown(tmp_path: Path) -> 
     )
     for name in ("text", "markdown", "junit"):
         out = formats()[name](report, False)
-        for char in ("\x1b", "\x07", "\r", "\u202e"):
+        for char in ("\x1b", "\x07", "\r", "\u202e", "\u2028"):
             assert char not in out, (name, char)
         assert "\\x1b" in out
     markdown = formats()["markdown"](report, False)

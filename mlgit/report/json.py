@@ -9,7 +9,7 @@ import re
 from mlgit.report.tables import Report
 
 # json.dumps escapes C0 controls but writes DEL, C1 controls and bidi overrides as they are
-_UNESCAPED = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNESCAPED = re.compile("[\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def render(report: Report, color: bool = False) -> str:
