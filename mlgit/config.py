@@ -70,6 +70,8 @@ class Config:
     drift: dict[str, Any] = field(default_factory=dict)
     monitor: dict[str, Any] = field(default_factory=dict)
     ci: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)  # {kind, scheduler, workers, statistics}
+    storage_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per protocol
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
 
     def place(self, where: tuple[str | int, ...]) -> str:
@@ -162,6 +164,7 @@ def check(file: Path, deep: bool = True) -> tuple[Document, list[Problem]]:
 def _check_references(doc: Document, deep: bool) -> list[Problem]:
     """What the schema cannot know: files on disk and names pointing at each other; `deep`
     (check-config) also checks every dataset schema, which commands load when they need it."""
+    from mlgit.data.urls import is_url
     root = doc.file.parent
     data = doc.data
     problems = []
@@ -183,7 +186,7 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
     if problems:
         return problems  # nothing outside is looked at, not even whether it exists
     for name, ds in (data.get("datasets") or {}).items():
-        if not _data_exists(root, ds["path"]):
+        if not is_url(ds["path"]) and not _data_exists(root, ds["path"]):
             problem(
                 ("datasets", name, "path"),
                 f"{ds['path']} does not exist (no file, no {ds['path']}.dvc, no dvc.lock output); "
@@ -228,11 +231,13 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
 
 
 def _named_paths(data: dict) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every file path mlgit.yaml names, with its place."""
+    """Every file path mlgit.yaml names, with its place (not data URLs, read where they are)."""
+    from mlgit.data.urls import is_url
+
     found: list[tuple[tuple[str | int, ...], str]] = []
     for name, ds in (data.get("datasets") or {}).items():
         keys = ("path", "schema", "reference")
-        found += [(("datasets", name, k), ds[k]) for k in keys if ds.get(k)]
+        found += [(("datasets", name, k), ds[k]) for k in keys if ds.get(k) and not is_url(ds[k])]
     for name, model in (data.get("models") or {}).items():
         found += [(("models", name, k), model[k]) for k in ("path", "metrics") if model.get(k)]
     return found
@@ -328,5 +333,14 @@ def from_data(file: Path, data: dict, lines: dict | None = None) -> Config:
         drift=data.get("drift") or {},
         monitor=data.get("monitor") or {},
         ci=data.get("ci") or {},
+        engine=_engine(data.get("engine")),
+        storage_options=data.get("storage_options") or {},
         lines=lines or {},
     )
+
+
+def _engine(value: str | dict | None) -> dict[str, Any]:
+    """`engine: dask` or `engine: {kind: dask, scheduler: ...}` as the mapping."""
+    if isinstance(value, str):
+        return {"kind": value}
+    return dict(value or {})

@@ -9,6 +9,7 @@ import click
 from mlgit.cli.group import cli
 from mlgit.cli.options import (
     Path_,
+    engine_options,
     finish,
     output_option,
     report_options,
@@ -16,6 +17,8 @@ from mlgit.cli.options import (
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from mlgit.data.engine import Choice
 
 
 # ---------------------------------------------------------------- data: schema, validate
@@ -80,6 +83,7 @@ def schema_infer(path: Path, output: Path | None, enum_limit: int) -> None:
     is_flag=True,
     help="Text format: list every check, not only those that failed or warned.",
 )
+@engine_options
 @report_options("text", "json", "markdown", "junit")
 def validate(
     targets: tuple[str, ...],
@@ -92,8 +96,11 @@ def validate(
     verbose: bool,
     fmt: str,
     output: Path | None,
+    engine: Choice,
 ) -> None:
-    """Check datasets against their schemas and expectations (default: every dataset)."""
+    """Check datasets against their schemas and expectations (default: every dataset).
+
+    NAME|PATH may be a URL (s3://bucket/prefix/, gs://..., file://...) read where it lives."""
     from mlgit.commands.validate import validate
 
     report = validate(
@@ -106,6 +113,7 @@ def validate(
         use_cache=not no_cache,
         compact=fmt == "markdown",
         problems_only=fmt == "text" and not verbose,
+        engine=engine,
     )
     finish(report, fmt, output)
 
@@ -121,24 +129,25 @@ def validate(
     output_help="Profile file to write (default: the dataset's `reference:` in mlgit.yaml).",
     format_help="Format of the summary printed (json prints the profile itself).",
 )
-def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None:
+@engine_options
+def profile(target: str, rev: str | None, output: Path | None, fmt: str, engine: Choice) -> None:
     """Write a mergeable reference profile of a dataset (for `mlgit drift`)."""
     from mlgit.commands.profile import profile
     from mlgit.report import emit
 
-    emit(profile(target, rev, output), fmt, None)
+    emit(profile(target, rev, output, engine), fmt, None)
 
 
 @cli.command()
 @click.argument("name", metavar="NAME")
-@click.option("--data", type=click.Path(path_type=Path_), help="Current data: a file or directory.")
+@click.option("--data", metavar="PATH|URL", help="Current data: a file, a directory or a URL.")
 @click.option("--rev", help="Current data: the dataset at this git revision.")
 @click.option(
     "--reference",
     "reference_file",
-    type=click.Path(path_type=Path_),
+    metavar="PATH|URL",
     help="Reference profile (default: the dataset's `reference:` in mlgit.yaml), or reference "
-    "data (a Parquet/CSV/JSONL file or directory), profiled on the fly.",
+    "data (a Parquet/CSV/JSONL file, directory or URL), profiled on the fly.",
 )
 @click.option("--base-rev", help="Reference: profile the dataset as it was at this revision.")
 @click.option(
@@ -147,16 +156,18 @@ def profile(target: str, rev: str | None, output: Path | None, fmt: str) -> None
     type=click.Path(file_okay=False, path_type=Path_),
     help="Write PNG plots (summary + one per drifted column) into DIR.",
 )
+@engine_options
 @report_options("text", "json", "markdown")
 def drift(
     name: str,
-    data: Path | None,
+    data: str | None,
     rev: str | None,
-    reference_file: Path | None,
+    reference_file: str | None,
     base_rev: str | None,
     plots_dir: Path | None,
     fmt: str,
     output: Path | None,
+    engine: Choice,
 ) -> None:
     """Compare current data with the reference profile: per-column and dataset drift.
 
@@ -177,12 +188,13 @@ def drift(
         base_rev=base_rev,
         plots_dir=plots_dir,
         output=output,
+        engine=engine,
     )
     finish(report, fmt, output)
 
 
 @cli.command()
-@click.option("--data", type=click.Path(path_type=Path_), help="A production data sample.")
+@click.option("--data", metavar="PATH|URL", help="A production data sample (file, directory, URL).")
 @click.option(
     "--metrics",
     "metrics_file",
@@ -192,7 +204,7 @@ def drift(
 @click.option("--model", "model_name", help="The model (default: monitor.model or the only one).")
 @report_options("text", "json", "markdown")
 def monitor(
-    data: Path | None,
+    data: str | None,
     metrics_file: Path | None,
     model_name: str | None,
     fmt: str,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_CHECK_FAILED",
     "Path_",
+    "engine_options",
     "finish",
     "finish_change",
     "output_option",
@@ -61,6 +62,49 @@ def report_options(
     return decorate
 
 
+def engine_options(func: Callable) -> Callable:
+    """`--engine`, `--scheduler` and `--no-statistics`, passed on as one `engine` choice
+    (mlgit.data.engine.Choice; what is not given comes from MLGIT_DASK_SCHEDULER or the
+    `engine:` of mlgit.yaml)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, kind: str | None, scheduler: str | None, no_statistics: bool, **kwargs: Any
+    ) -> Any:
+        from mlgit.data.engine import Choice
+
+        choice = Choice(kind, scheduler, False if no_statistics else None)
+        return func(*args, engine=choice, **kwargs)
+
+    for option in reversed(
+        (
+            click.option(
+                "--engine",
+                "kind",
+                type=click.Choice(["local", "dask"]),
+                default=None,
+                help="Where to scan: this machine (default) or a Dask cluster "
+                '(pip install "mlgit[dask]"); mlgit.yaml `engine:` sets a default.',
+            ),
+            click.option(
+                "--scheduler",
+                metavar="ADDRESS",
+                default=None,
+                help="The Dask scheduler to run on (also MLGIT_DASK_SCHEDULER); "
+                "without it --engine dask starts a local cluster for the run.",
+            ),
+            click.option(
+                "--no-statistics",
+                is_flag=True,
+                help="Read every column chunk, even those Parquet statistics prove to pass.",
+            ),
+        )
+    ):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 def output_option(help_text: str) -> Callable:
     return click.option(
         "-o", "--output", type=click.Path(dir_okay=False, path_type=Path_), help=help_text
@@ -68,10 +112,14 @@ def output_option(help_text: str) -> Callable:
 
 
 def finish(report: Any, fmt: str, output: Path | None) -> None:
-    """Emit the report; exit 1 when it failed."""
+    """Emit the report; exit 1 when it failed, 2 when the run could not finish (the report
+    then shows what it could check, and the error says what is missing)."""
+    from mlgit.errors import MlgitError
     from mlgit.report import FAIL, emit
 
     emit(report, fmt, output)
+    if report.error:
+        raise MlgitError(report.error)
     if report.status == FAIL:
         raise SystemExit(EXIT_CHECK_FAILED)
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mlgit.config import Config, Dataset, Model
     from mlgit.data.checks import DatasetResult
     from mlgit.data.drift import DriftResult
+    from mlgit.data.engine import Engine
     from mlgit.report import Report
 
 DEFAULT_ACTIONS = {"drift": "retrain", "schema": "alert", "metrics": "rollback"}
@@ -57,22 +58,22 @@ class MonitorResult:
 
 # ---------------------------------------------------------------- the signals
 def _data_signals(
-    dataset: Dataset, cfg: Config, data: Path, actions: dict[str, str]
+    dataset: Dataset, cfg: Config, data: str | Path, actions: dict[str, str]
 ) -> list[Signal]:
     """The schema and drift signals; with both configured, from one read of `data`."""
     if not (dataset.schema and dataset.reference):
         return [SIGNALS[name](dataset, cfg, data, actions[name]) for name in ("schema", "drift")]
     from mlgit.data import drift, profile
     from mlgit.data.combined import validate_and_drift
-    from mlgit.data.io import open_source
     from mlgit.data.schema import load_schema
+    from mlgit.data.targets import open_data
 
     schema = load_schema(cfg.root / dataset.schema)
     rules = drift.settings(cfg.drift, cfg.place)
     reference = profile.load(cfg.root / dataset.reference)
     checked, drifted = validate_and_drift(
         dataset.name,
-        open_source(data, dataset.format),
+        open_data(data, dataset.format, cfg, engine_of(cfg)),
         schema,
         reference,
         rules,
@@ -86,15 +87,16 @@ def _data_signals(
     ]
 
 
-def _schema_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Signal:
+def _schema_signal(dataset: Dataset, cfg: Config, data: str | Path, action: str) -> Signal:
     from mlgit.data.checks import validate
-    from mlgit.data.io import open_source
     from mlgit.data.schema import load_schema
+    from mlgit.data.targets import open_data
 
     if not dataset.schema:
         return Signal("schema", SKIP, action, f"datasets.{dataset.name}.schema is not set", {})
     schema = load_schema(cfg.root / dataset.schema)
-    result = validate(open_source(data, dataset.format), schema, sample=5, root=cfg.root)
+    source = open_data(data, dataset.format, cfg, engine_of(cfg))
+    result = validate(source, schema, sample=5, root=cfg.root)
     return _schema_outcome(dataset, result, action)
 
 
@@ -115,9 +117,9 @@ def _schema_outcome(dataset: Dataset, result: DatasetResult, action: str) -> Sig
     )
 
 
-def _drift_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Signal:
+def _drift_signal(dataset: Dataset, cfg: Config, data: str | Path, action: str) -> Signal:
     from mlgit.data import drift, profile
-    from mlgit.data.io import open_source
+    from mlgit.data.targets import open_data
 
     if not dataset.reference:
         return Signal(
@@ -130,8 +132,9 @@ def _drift_signal(dataset: Dataset, cfg: Config, data: Path, action: str) -> Sig
         )
     rules = drift.settings(cfg.drift, cfg.place)
     reference = profile.load(cfg.root / dataset.reference)
+    source = open_data(data, dataset.format, cfg, engine_of(cfg))
     result: DriftResult = drift.compare_source(
-        dataset.name, reference, open_source(data, dataset.format), rules, dataset.reference
+        dataset.name, reference, source, rules, dataset.reference
     )
     return _drift_outcome(dataset, result, action)
 
@@ -194,7 +197,7 @@ SIGNALS: dict[str, Callable[..., Signal]] = {
 
 
 # ---------------------------------------------------------------- the command
-def monitor(model_name: str | None, data: Path | None, metrics_file: Path | None) -> Report:
+def monitor(model_name: str | None, data: str | Path | None, metrics_file: Path | None) -> Report:
     from mlgit.config import load
     from mlgit.report.monitor import as_report
 
@@ -202,7 +205,7 @@ def monitor(model_name: str | None, data: Path | None, metrics_file: Path | None
 
 
 def run(
-    model_name: str | None, data: Path | None, metrics_file: Path | None, cfg: Config
+    model_name: str | None, data: str | Path | None, metrics_file: Path | None, cfg: Config
 ) -> MonitorResult:
     if data is None and metrics_file is None:
         raise MlgitError(
@@ -213,7 +216,9 @@ def run(
     actions = {**DEFAULT_ACTIONS, **(cfg.monitor.get("actions") or {})}
     signals = []
     if data is not None:
-        if not data.exists():
+        from mlgit.data.urls import is_url
+
+        if not is_url(str(data)) and not Path(data).exists():
             raise MlgitError(f"{data}: no such file or directory; check --data")
         dataset = _dataset(model, cfg)
         signals.extend(_data_signals(dataset, cfg, data, actions))
@@ -249,3 +254,10 @@ def _dataset(model: Model, cfg: Config) -> Dataset:
             "trained on, so --data can be checked against its schema and reference profile"
         )
     return cfg.dataset(name)
+
+
+def engine_of(cfg: Config) -> Engine:
+    """mlgit.yaml's `engine:` (or MLGIT_DASK_SCHEDULER): monitor takes no engine options."""
+    from mlgit.data.engine import Choice
+
+    return Choice().resolve(cfg.engine)

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
+    from mlgit.data.engine import Choice
     from mlgit.report import Report
 
 
-def profile(target: str, rev: str | None, output: Path | None) -> Report:
+def profile(
+    target: str, rev: str | None, output: Path | None, engine: Choice | None = None
+) -> Report:
     """Profile the data and write it to `output` (default: the dataset's `reference:`)."""
     from mlgit.config import load_or_none
+    from mlgit.data.engine import Choice
     from mlgit.data.profile import build, dumps
     from mlgit.data.targets import open_target, require_data, resolve
     from mlgit.fs import write_atomic
@@ -29,6 +33,7 @@ def profile(target: str, rev: str | None, output: Path | None) -> Report:
             where = f"datasets.{target}.reference in {cfg.file}" if dataset and cfg else "-o FILE"
             raise MlgitError(f"{target}: where should the profile go? set {where} or pass -o FILE")
         output = cfg.root / dataset.reference
-    result = build(open_target(found, rev))
+    chosen = (engine or Choice()).resolve(cfg.engine if cfg else None)
+    result = build(open_target(found, rev, chosen))
     write_atomic(output, dumps(result))
     return as_report(result, str(output))

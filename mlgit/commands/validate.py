@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from mlgit.config import Config
     from mlgit.data.checks import DatasetResult
+    from mlgit.data.engine import Choice, Engine
     from mlgit.data.io import Source
     from mlgit.data.schema import TableSchema
     from mlgit.report import Report
@@ -63,9 +64,10 @@ def validate(
     use_cache: bool = True,
     compact: bool = False,
     problems_only: bool = False,
+    engine: Choice | None = None,
 ) -> Report:
     """The command: `changed` is None (every named dataset), "" (since the merge-base with the
-    default branch) or a base revision."""
+    default branch) or a base revision; `engine` is the command line's choice of engine."""
     from mlgit.report.progress import progress_bar
     from mlgit.report.validation import as_report
 
@@ -83,8 +85,9 @@ def validate(
             fail_fast=fail_fast,
             use_cache=use_cache,
             progress=progress,
+            engine=chosen_engine(engine),
         )
-    return as_report(
+    report = as_report(
         results,
         base=selection.base,
         unchanged=selection.unchanged,
@@ -95,6 +98,20 @@ def validate(
             *(workspace_notes(selection.jobs) if rev is None else ()),
         ],
     )
+    unreadable = [e for r in results for e in r.unreadable]
+    if unreadable:  # exit 2 after the partial report: never a silent pass
+        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        report = dataclasses.replace(report, error=f"{unreadable[0]}{more}")
+    return report
+
+
+def chosen_engine(choice: Choice | None) -> Engine:
+    """The engine the command line, MLGIT_DASK_SCHEDULER and mlgit.yaml's `engine:` choose."""
+    from mlgit.config import load_or_none
+    from mlgit.data.engine import Choice
+
+    cfg = load_or_none()
+    return (choice or Choice()).resolve(cfg.engine if cfg else None)
 
 
 def _without_schema(names: tuple[str, ...], schema_file: Path | None) -> list[str]:
@@ -202,15 +219,18 @@ def run(
     fail_fast: bool = False,
     use_cache: bool = True,
     progress: ProgressFactory | None = None,
+    engine: Engine | None = None,
 ) -> list[DatasetResult]:
-    """Validate every job; a bad schema or unreadable data stops with MlgitError first."""
+    """Validate every job; a bad schema or unreadable data stops with MlgitError first (files
+    of a directory that cannot be read are reported in their DatasetResult instead)."""
     from mlgit.data.schema import load_schema
 
     schemas = {j.schema_file: load_schema(j.schema_file) for j in jobs}  # all errors early
+    engine = engine or chosen_engine(None)
     results = []
     for job in jobs:
         schema = schemas[job.schema_file]
-        with _opened(job.target, rev) as (source, data_key):
+        with _opened(job.target, rev, engine) as (source, data_key):
             results.append(
                 _validate_one(job, source, schema, data_key, sample, fail_fast, use_cache, progress)
             )
@@ -246,13 +266,14 @@ def workspace_notes(jobs: list[Job] | tuple[Job, ...]) -> list[str]:
 
 
 @contextlib.contextmanager
-def _opened(target: Target, rev: str | None) -> Iterator[tuple[Source, str]]:
+def _opened(
+    target: Target, rev: str | None, engine: Engine | None = None
+) -> Iterator[tuple[Source, str]]:
     """The target's Source and a key that changes whenever its bytes may have changed."""
     from mlgit.data import cache
-    from mlgit.data.io import remove_fetched
     from mlgit.data.targets import open_target
 
-    source = open_target(target, rev)
+    source = open_target(target, rev, engine)
     if rev is None:
         yield source, cache.stat_key(source)
         return
@@ -262,10 +283,7 @@ def _opened(target: Target, rev: str | None) -> Iterator[tuple[Source, str]]:
     repo = open_repo(Path.cwd())
     sha = resolve_rev(repo, rev)
     record = tracked(repo, target.path, sha)
-    try:
-        yield source, f"dvc:{record.md5 if record else sha}:{source.format}"
-    finally:
-        remove_fetched(source)
+    yield source, f"dvc:{record.md5 if record else sha}:{source.format}"
 
 
 def _validate_one(
@@ -291,7 +309,7 @@ def _validate_one(
     tick = progress(job.name, row_count(source)) if progress else None
     result = validate(source, schema, sample=sample, fail_fast=fail_fast, root=root, progress=tick)
     result = dataclasses.replace(result, dataset=job.name, schema=_shown(job.schema_file, root))
-    if use_cache and not result.stopped_early:
+    if use_cache and not result.stopped_early and not result.unreadable:
         cache.write(key, result)
     return result
 

@@ -31,14 +31,12 @@ MAX_BYTES = 256 << 20  # the least recently used results go first beyond this
 
 def stat_key(source: Source) -> str:
     """Size, mtime, ctime and inode of every file: a file edited after `dvc add` gets a new
-    key, even when `cp -p` or `touch -r` put its old mtime back (no one can set the ctime)."""
+    key, even when `cp -p` or `touch -r` put its old mtime back (no one can set the ctime).
+    An object in a store: its URL, size, ETag and modification time."""
     parts = [source.format]
     for data_file in source.files:
-        stat = data_file.local.stat()
-        parts.append(
-            f"{data_file.relpath}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:"
-            f"{stat.st_ino}"
-        )
+        where = data_file.where if data_file.fs is not None else ""  # a URL: its bucket too
+        parts.append(f"{data_file.relpath}:{where}{data_file.fingerprint()}")
     return "stat:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
-from mlgit.data.readers import READERS, BadLine, TypeChanged, first_bad_utf8_line
+from mlgit.data.engine import LOCAL, Engine
+from mlgit.data.readers import (
+    READERS,
+    BadLine,
+    TypeChanged,
+    arrow_input,
+    first_bad_utf8_line,
+    parquet_file,
+)
+from mlgit.data.units import BATCH_ROWS, bad_file, read_ahead
 from mlgit.errors import MlgitError
 from mlgit.repo.dvc import DataFile
 
@@ -18,9 +27,6 @@ if TYPE_CHECKING:
     import git
     import pyarrow as pa
 
-BATCH_ROWS = 262_144
-# The streaming CSV reader's block: with 16 MiB blocks pyarrow's allocator kept ~600 MiB at
-# 5M rows (and more as rows grew); with 2 MiB blocks it stays near 300 MiB at no cost in speed.
 FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -36,11 +42,22 @@ READS: Counter[str] = Counter()
 
 @dataclass(frozen=True)
 class Source:
-    """A dataset to read: one or more files of one format."""
+    """A dataset to read: one or more files of one format, and the engine that reads it."""
 
     label: str  # what the user called it: "data/train.parquet", "data/train.parquet@HEAD~1"
     files: tuple[DataFile, ...]
     format: str  # "parquet" | "csv" | "jsonl"
+    engine: Engine = LOCAL
+
+
+class PartialRead(MlgitError):
+    """Some files of a source could not be read; every other one was. `state` is the merged
+    state of those (a partial report, never a pass)."""
+
+    def __init__(self, errors: list[str], state: Any) -> None:
+        more = f" (and {len(errors) - 1} more unreadable files)" if len(errors) > 1 else ""
+        super().__init__(f"{errors[0]}{more}")
+        self.errors, self.state = errors, state
 
 
 @dataclass
@@ -83,13 +100,13 @@ def open_source(
         files = [
             DataFile(p.relative_to(path).as_posix(), p)
             for p in sorted(path.rglob("*"))
-            if p.is_file() and not _hidden(p.relative_to(path))
+            if p.is_file() and not hidden(p.relative_to(path))
         ]
     else:
         files = [DataFile(path.name, path)]
     if confine is not None:
         _confined(files, confine, label or str(path))
-    return _source(label or str(path), files, fmt)
+    return files_source(label or str(path), files, fmt)
 
 
 def _confined(files: list[DataFile], root: Path, label: str) -> None:
@@ -107,26 +124,14 @@ def source_at(repo: git.Repo, path: str, rev: str, fmt: str | None = None) -> So
     """The DVC-tracked `path` as it was at git revision `rev` (read via DVC's cache or remote)."""
     from mlgit.repo.dvc import files_at
 
-    return _source(f"{path}@{rev}", files_at(repo, path, rev), fmt)
+    return files_source(f"{path}@{rev}", files_at(repo, path, rev), fmt)
 
 
-def remove_fetched(source: Source) -> None:
-    """Delete the temporary copy DVC fetched from a remote for `source_at` (never DVC's cache)."""
-    import shutil
-    import tempfile
-
-    tmp = Path(tempfile.gettempdir()).resolve()
-    for data_file in source.files[:1]:
-        for parent in data_file.local.resolve().parents:
-            if parent.parent == tmp and parent.name.startswith("mlgit-fetch-"):
-                shutil.rmtree(parent, ignore_errors=True)
-
-
-def _hidden(rel: Path) -> bool:
+def hidden(rel: Path) -> bool:
     return any(part.startswith((".", "_")) for part in rel.parts)
 
 
-def _source(label: str, files: list[DataFile], fmt: str | None) -> Source:
+def files_source(label: str, files: list[DataFile], fmt: str | None) -> Source:
     if fmt is None:
         formats = {name for f in files if (name := FORMATS.get(Path(f.relpath).suffix.lower()))}
         if len(formats) != 1:
@@ -147,10 +152,9 @@ def read_schema(source: Source) -> pa.Schema:
     """The Arrow schema of the first file (all files of a dataset share it)."""
     first = source.files[0]
     if source.format == "parquet":
-        import pyarrow.parquet as pq
-
         try:
-            return pq.read_schema(first.local)
+            with parquet_file(first) as parquet:
+                return parquet.schema_arrow
         except Exception as exc:
             raise _bad_file(source, first, exc) from None
     for batch in iter_batches(Source(source.label, (first,), source.format)):
@@ -159,7 +163,7 @@ def read_schema(source: Source) -> pa.Schema:
         import pyarrow.csv as csv
 
         try:
-            with csv.open_csv(first.local) as reader:
+            with csv.open_csv(arrow_input(first)) as reader:
                 if reader.schema.names:
                     return reader.schema
         except Exception as exc:
@@ -188,10 +192,10 @@ def iter_batches(
     for data_file in source.files:
         if starts is not None:
             starts.add(data_file.relpath, given)
-        READS[str(data_file.local)] += 1
+        READS[data_file.where] += 1
         try:
             for batch in reader(
-                data_file.local, columns, batch_rows, column_types, null_values, **extra
+                data_file, columns, batch_rows, column_types, null_values, **extra
             ):
                 given += batch.num_rows
                 yield batch
@@ -251,25 +255,64 @@ def scan_until(
     dictionary_columns: list[str] | None = None,
     starts: FileStarts | None = None,
 ) -> tuple[A, bool]:
-    """`scan`, on several threads over Parquet row groups, stopping early when `stop` says so.
+    """`scan` by work units (see mlgit/data/units.py) on the source's engine, or batch by batch
+    stopping early when `stop` says so (on this machine).
 
-    Returns the merged state and whether it stopped early. Row groups are scanned in parallel
-    (pyarrow.compute kernels release the GIL) and their states merged in row order; other
-    formats are read on one thread that runs ahead of the checking thread by a few batches.
-    `dictionary_columns` are read dictionary-encoded (see `dictionary_encoded`). `starts`,
-    when given, gets the row where each file begins (see `FileStarts`).
+    Returns the merged state and whether it stopped early. Locally, Parquet row groups are
+    scanned on `workers` threads (pyarrow.compute kernels release the GIL); text files are read
+    on a thread that runs ahead of the checking one. `dictionary_columns` are read
+    dictionary-encoded (see `dictionary_encoded`). `starts`, when given, gets the row where each
+    file begins (see `FileStarts`). Files that cannot be read raise PartialRead after every
+    other file was scanned.
     """
-    units = _row_group_units(source) if workers > 1 and stop is None else []
-    if len(units) > 1:
-        if starts is not None:
-            starts.clear()
-            for data_file, index, first_row, _ in units:
-                if index == 0:
-                    starts.add(data_file.relpath, first_row)
-        state = _scan_units(
-            source, units, new_accumulator, columns, progress, workers, dictionary_columns
+    if stop is not None and source.engine.kind == "local":
+        return _scan_stopping(
+            source, new_accumulator, columns, column_types, null_values, stop, progress,
+            dictionary_columns, starts,
         )
+    from mlgit.data import engine, units
+
+    planned = units.plan(source)
+    if starts is not None:
+        starts.clear()
+        for unit in planned:
+            if unit.group in (None, 0, -1):
+                starts.add(unit.file.relpath, unit.first_row)
+    for data_file in source.files:
+        READS[data_file.where] += 1
+    while True:
+        reading = units.Reading(
+            source.format,
+            source.label,
+            len(source.files) == 1,
+            columns,
+            column_types,
+            null_values,
+            dictionary_columns,
+            statistics=source.engine.statistics,
+        )
+        try:
+            part = engine.run(
+                source.engine, planned, new_accumulator, reading, progress, threads=workers
+            )
+        except TypeChanged as changed:
+            # CSV types are guessed from the first block; a later value that does not fit
+            # widens its column (null -> int64 -> double -> string) and the scan starts over
+            column_types = {**(column_types or {}), changed.column: changed.wider}
+            continue
+        state = part.state if part is not None else new_accumulator()
+        if part is not None and len(part.errors) >= len(planned):  # nothing could be read
+            raise MlgitError(part.errors[0])
+        if part is not None and part.errors:
+            raise PartialRead(part.errors, state)
         return state, False
+
+
+def _scan_stopping(
+    source, new_accumulator, columns, column_types, null_values, stop, progress,
+    dictionary_columns, starts,
+):
+    """Batch by batch on one thread, checking `stop` after each (--fail-fast)."""
     while True:
         accumulator = new_accumulator()
         first_row = 0
@@ -279,19 +322,17 @@ def scan_until(
             source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns, starts
         )
         if source.format != "parquet":
-            batches = _read_ahead(batches)
+            batches = read_ahead(batches)
         try:
             for batch in batches:
                 accumulator.update(batch, first_row)
                 first_row += batch.num_rows
                 if progress:
                     progress(batch.num_rows)
-                if stop is not None and stop(accumulator):
+                if stop(accumulator):
                     return accumulator, True
             return accumulator, False
         except TypeChanged as changed:
-            # CSV types are guessed from the first block; a later value that does not fit
-            # widens its column (null -> int64 -> double -> string) and the scan starts over
             column_types = {**(column_types or {}), changed.column: changed.wider}
             if progress:
                 progress(-first_row)
@@ -307,11 +348,10 @@ def row_count(source: Source) -> int | None:
 def _parquet_metadata(source: Source) -> Iterator[tuple[DataFile, Any]]:
     """(file, its Parquet footer) for every file of a Parquet source; a file that is not
     Parquet is an MlgitError naming it."""
-    import pyarrow.parquet as pq
-
     for data_file in source.files:
         try:
-            metadata = pq.ParquetFile(data_file.local).metadata
+            with parquet_file(data_file) as parquet:
+                metadata = parquet.metadata
         except Exception as exc:
             raise _bad_file(source, data_file, exc) from None
         yield data_file, metadata
@@ -347,140 +387,19 @@ def _small_dictionary(chunk, rows: int) -> bool:
     return 0 <= size <= max(rows // 16, 4096)
 
 
-def _row_group_units(source: Source) -> list[tuple[DataFile, int, int, int]]:
-    """(file, row group, first row, rows) for every row group of a Parquet source."""
-    if source.format != "parquet":
-        return []
-    units = []
-    first_row = 0
-    for data_file, metadata in _parquet_metadata(source):
-        for index in range(metadata.num_row_groups):
-            rows = metadata.row_group(index).num_rows
-            units.append((data_file, index, first_row, rows))
-            first_row += rows
-    return units
-
-
-def _scan_units(
-    source: Source,
-    units: list[tuple[DataFile, int, int, int]],
-    new_accumulator: Callable[[], A],
-    columns: list[str] | None,
-    progress: Callable[[int], None] | None,
-    workers: int,
-    dictionary_columns: list[str] | None = None,
-) -> A:
-    from concurrent.futures import ThreadPoolExecutor
-
-    import pyarrow.parquet as pq
-
-    def run(unit: tuple[DataFile, int, int, int]) -> A:
-        data_file, index, first_row, rows = unit
-        accumulator = new_accumulator()
-        try:
-            with pq.ParquetFile(
-                data_file.local, read_dictionary=dictionary_columns
-            ) as parquet_file:
-                for batch in _row_group_batches(parquet_file, index, rows, columns):
-                    accumulator.update(batch, first_row)
-                    first_row += batch.num_rows
-        except MlgitError:
-            raise
-        except Exception as exc:
-            raise _bad_file(source, data_file, exc) from None
-        return accumulator
-
-    for data_file in dict.fromkeys(unit[0] for unit in units):
-        READS[str(data_file.local)] += 1
-    merged: A | None = None
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for unit, state in zip(units, pool.map(run, units), strict=True):
-            if merged is None:
-                merged = state
-            else:
-                merged.merge(state)
-            if progress:
-                progress(unit[3])
-    assert merged is not None
-    return merged
-
-
-def _row_group_batches(parquet_file, index: int, rows: int, columns: list[str] | None):
-    """A row group as batches: read whole when it is small (one call decodes ~15% faster than
-    iter_batches' slices), streamed in BATCH_ROWS otherwise so memory stays bounded."""
-    if rows <= 2 * BATCH_ROWS:
-        table = parquet_file.read_row_group(index, columns=columns, use_threads=False)
-        return table.to_batches()
-    return parquet_file.iter_batches(
-        batch_size=BATCH_ROWS, row_groups=[index], columns=columns, use_threads=False
-    )
-
-
-def _read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """Read the next batches on another thread while this one checks the current batch."""
-    import queue
-    import threading
-
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    cancelled = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if cancelled.is_set():
-                    return
-                slots.put(batch)
-            slots.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            slots.put(exc)
-
-    thread = threading.Thread(target=produce, daemon=True, name="mlgit-reader")
-    thread.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        cancelled.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
-
-
 def _where(source: Source, data_file: DataFile) -> str:
     return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
 
 
 def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError:
-    where = _where(source, data_file)
-    if isinstance(exc, KeyError) and source.format == "parquet":  # a column asked for is absent
-        import pyarrow.parquet as pq
-
-        try:
-            names = pq.read_schema(data_file.local).names
-        except Exception:
-            names = None
-        if names is not None and exc.args and exc.args[0] not in names:
-            return MlgitError(
-                f"{where}: has no column {exc.args[0]!r} (its columns: {', '.join(names)}); "
-                "every file of a dataset needs the same columns"
-            )
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return MlgitError(f"{where}: cannot read as {source.format}: {reason}")
+    return bad_file(source.label, len(source.files) == 1, source.format, data_file, exc)
 
 
 def not_utf8(source: Source, column: str) -> MlgitError | None:
     """The error for a CSV text column that is not UTF-8 (pyarrow reads it as bytes), naming
     the first such line; None when every file is UTF-8."""
     for data_file in source.files:
-        line = first_bad_utf8_line(data_file.local)
+        line = first_bad_utf8_line(data_file)
         if line != "?":
             return MlgitError(
                 f"{_where(source, data_file)}:{line}: column {column!r} is not valid UTF-8 "

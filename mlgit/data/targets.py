@@ -18,6 +18,7 @@ from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
     from mlgit.config import Config, Dataset
+    from mlgit.data.engine import Engine
     from mlgit.data.io import Source
 
 
@@ -29,6 +30,13 @@ class Target:
     path: str  # POSIX, relative to the repository root when inside it, else absolute
     dataset: Dataset | None
     root: Path  # the repository root (or the working directory outside a repository)
+    storage_options: dict = dataclasses.field(default_factory=dict)  # per URL protocol
+
+    @property
+    def is_url(self) -> bool:
+        from mlgit.data.urls import is_url
+
+        return is_url(self.path)
 
     @property
     def format(self) -> str | None:
@@ -51,15 +59,26 @@ def project_root(cfg: Config | None) -> Path:
 
 
 def dataset_target(cfg: Config, name: str) -> Target:
+    from mlgit.data.urls import is_url
+
     dataset = cfg.dataset(name)
-    return Target(name, Path(dataset.path).as_posix(), dataset, cfg.root)
+    path = dataset.path if is_url(dataset.path) else Path(dataset.path).as_posix()
+    return Target(name, path, dataset, cfg.root, cfg.storage_options)
 
 
 def resolve(text: str, cfg: Config | None) -> Target:
-    """NAME (a dataset of mlgit.yaml) or PATH (a dataset's path, or any data), not yet read."""
+    """NAME (a dataset of mlgit.yaml) or PATH (a dataset's path, or any data, or a URL), not
+    yet read."""
+    from mlgit.data.urls import is_url
+
     if cfg is not None and text in cfg.datasets:
         return dataset_target(cfg, text)
     root = project_root(cfg)
+    if is_url(text):
+        for dataset in cfg.datasets.values() if cfg is not None else ():
+            if dataset.path == text:
+                return dataset_target(cfg, dataset.name)  # type: ignore[arg-type]
+        return Target(text, text, None, root, cfg.storage_options if cfg else {})
     path = Path(text)
     absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
     try:
@@ -70,12 +89,12 @@ def resolve(text: str, cfg: Config | None) -> Target:
         for dataset in cfg.datasets.values():
             if Path(dataset.path).as_posix() == rel:
                 return dataset_target(cfg, dataset.name)
-    return Target(text, rel, None, root)
+    return Target(text, rel, None, root, cfg.storage_options if cfg else {})
 
 
 def require_data(target: Target, cfg: Config | None) -> None:
     """A path that is neither a dataset nor on disk (nor DVC-tracked) is a typo: say so."""
-    if target.dataset is not None:
+    if target.dataset is not None or target.is_url:  # a URL is looked at when it is read
         return
     local = target.local
     if local.exists() or Path(f"{local}.dvc").exists():
@@ -88,17 +107,40 @@ def require_data(target: Target, cfg: Config | None) -> None:
     )
 
 
-def open_target(target: Target, rev: str | None = None) -> Source:
-    """The target's data: the work-tree copy, or the DVC-tracked data at git revision `rev`
-    (read through DVC's cache or remote; the caller removes a fetched copy with
-    `io.remove_fetched`)."""
+def open_target(target: Target, rev: str | None = None, engine: Engine | None = None) -> Source:
+    """The target's data: the work-tree copy, a URL, or the DVC-tracked data at git revision
+    `rev` (read through DVC's cache, or in place from its remote), read by `engine`."""
     from mlgit.data.io import open_source, source_at
 
+    if target.is_url:
+        if rev is not None:
+            raise MlgitError(
+                f"{target.path}: a URL has no git revision; --rev reads DVC-tracked data "
+                "(track it with `dvc import-url` to version it)"
+            )
+        from mlgit.data.urls import open_url
+
+        return open_url(target.path, target.format, target.storage_options, engine)
     if rev is None:  # a dataset of mlgit.yaml stays in the repository; a typed path is the user's
         confine = target.root if target.dataset is not None else None
-        return open_source(target.local, target.format, target.path, confine=confine)
-    from mlgit.repo.git import open_repo, resolve_rev
+        source = open_source(target.local, target.format, target.path, confine=confine)
+    else:
+        from mlgit.repo.git import open_repo, resolve_rev
 
-    repo = open_repo(target.root)
-    source = source_at(repo, target.path, resolve_rev(repo, rev), target.format)
-    return dataclasses.replace(source, label=f"{target.path}@{rev}")
+        repo = open_repo(target.root)
+        source = source_at(repo, target.path, resolve_rev(repo, rev), target.format)
+        source = dataclasses.replace(source, label=f"{target.path}@{rev}")
+    return dataclasses.replace(source, engine=engine) if engine is not None else source
+
+
+def open_data(
+    where: str | Path, fmt: str | None, cfg: Config | None, engine: Engine | None = None
+) -> Source:
+    """A path or URL given on the command line (--data, --reference): a file or directory."""
+    from mlgit.data.io import open_source
+    from mlgit.data.urls import is_url, open_url
+
+    if is_url(str(where)):
+        return open_url(str(where), fmt, cfg.storage_options if cfg else {}, engine)
+    source = open_source(Path(where), fmt)
+    return dataclasses.replace(source, engine=engine) if engine is not None else source

@@ -12,11 +12,10 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mlgit.errors import MlgitError
 
@@ -179,10 +178,44 @@ def _cache_file(root: Path, md5: str, suffix: str = "") -> Path:
 
 @dataclass(frozen=True)
 class DataFile:
-    """One file of a dataset: its name inside the dataset and where its bytes are on disk."""
+    """One file of a dataset: its name inside the dataset and where its bytes are.
+
+    `local` is the path on disk, or, when `fs` is set, the path inside that fsspec file system
+    (s3fs, gcsfs, DVC's file system at a revision, ...). Both are picklable, so a Dask worker
+    opens the file itself."""
 
     relpath: str
     local: Path
+    fs: Any = None
+
+    @property
+    def where(self) -> str:
+        """The file for messages and counters: a path, or a URL."""
+        if self.fs is None:
+            return str(self.local)
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        return f"{protocol}://{self.local.as_posix()}"
+
+    def open(self) -> BinaryIO:
+        if self.fs is None:
+            return open(self.local, "rb")
+        return self.fs.open(self.local.as_posix(), "rb")
+
+    def size(self) -> int:
+        if self.fs is None:
+            return self.local.stat().st_size
+        with self.open() as f:  # DVC's file system knows no size before it opens the object
+            return f.seek(0, 2)
+
+    def fingerprint(self) -> str:
+        """What changes when the bytes may have: size, times and inode on disk; size, ETag or
+        checksum and modification time in an object store."""
+        if self.fs is None:
+            stat = self.local.stat()
+            return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+        info = self.fs.info(self.local.as_posix())
+        keys = ("size", "ETag", "etag", "md5", "checksum", "LastModified", "mtime", "generation")
+        return ":".join(f"{k}={info[k]}" for k in keys if info.get(k) is not None)
 
 
 def files_at(repo: git.Repo, path: str, rev: str) -> list[DataFile]:
@@ -226,6 +259,8 @@ def has_remote(root: Path) -> bool:
 
 
 def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
+    """The files of `record` read in place from the DVC remote, through DVC's file system at
+    `rev`: nothing is written to the work tree, DVC's cache or a temporary directory."""
     if not has_remote(root):
         raise MlgitError(
             f"{record.path} at {rev!r} (md5 {record.md5}) is not in the DVC cache and no DVC "
@@ -234,21 +269,23 @@ def _fetch(root: Path, record: Tracked, rev: str) -> list[DataFile]:
         )
     from dvc.api import DVCFileSystem
 
-    target = Path(tempfile.mkdtemp(prefix="mlgit-fetch-"))
     try:
         fs = DVCFileSystem(str(root), rev=rev)
-        fs.get(record.path, str(target / Path(record.path).name), recursive=record.is_dir)
+        if record.is_dir:
+            base = record.path.rstrip("/") + "/"
+            names = sorted(fs.find(record.path, detail=False))
+            files = [DataFile(n[len(base) :], Path(n), fs) for n in names if n.startswith(base)]
+        else:
+            files = [DataFile(Path(record.path).name, Path(record.path), fs)]
+        for data_file in files[:1]:  # the remote answers now, not halfway through a scan
+            with data_file.open() as f:
+                f.read(1)
     except Exception as exc:  # DVC raises many types for a missing object; all mean the same
         raise MlgitError(
-            f"could not fetch {record.path} at {rev!r} from the DVC remote ({exc}); "
+            f"could not read {record.path} at {rev!r} from the DVC remote ({exc}); "
             "check `dvc remote list` and that the data was pushed with `dvc push`"
         ) from None
-    base = target / Path(record.path).name
-    if base.is_file():
-        return [DataFile(base.name, base)]
-    return [
-        DataFile(p.relative_to(base).as_posix(), p) for p in sorted(base.rglob("*")) if p.is_file()
-    ]
+    return files
 
 
 def start_cloud_status(root: Path) -> Callable[[], dict[str, str]]:

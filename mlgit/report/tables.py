@@ -26,3 +26,4 @@ class Report:
     notes: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)  # JSON payload, schema-documented
     images: tuple[tuple[str, str], ...] = ()  # (caption, path relative to the report)
+    error: str | None = None  # the run could not finish (an unreadable file): exit 2 after it

@@ -41,3 +41,4 @@ class DatasetResult:
     schema: str | None = None
     cached: bool = False
     stopped_early: bool = False
+    unreadable: tuple[str, ...] = ()  # files that could not be read: the counts leave them out

@@ -6,6 +6,7 @@ the source through `Validator` (an `Accumulator`, see mlgit/data/io.py) and gath
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,19 +215,45 @@ def validate(
     plan = read_plan(source, schema)
     new = lambda: Validator(schema, sample, root)  # noqa: E731
     starts = io.FileStarts() if len(source.files) > 1 else None
-    validator, stopped = io.scan_until(
-        source,
-        new,
-        columns=plan.columns,
-        column_types=plan.column_types,
-        null_values=plan.null_values,
-        stop=(lambda v: v.failing()) if fail_fast else None,
-        progress=progress,
-        workers=min(os.cpu_count() or 1, 4),
-        dictionary_columns=plan.dictionary_columns or None,
-        starts=starts,
-    )
+    try:
+        validator, stopped = io.scan_until(
+            source,
+            new,
+            columns=plan.columns,
+            column_types=plan.column_types,
+            null_values=plan.null_values,
+            stop=(lambda v: v.failing()) if fail_fast else None,
+            progress=progress,
+            workers=min(os.cpu_count() or 1, 4),
+            dictionary_columns=plan.dictionary_columns or None,
+            starts=starts,
+        )
+    except io.PartialRead as partial:  # the report of every other file, and the error
+        result = dataset_result(source, schema, partial.state, plan, False, starts)
+        return dataclasses.replace(
+            result, ok=False, unreadable=tuple(partial.errors), results=(
+                *result.results, unreadable_result(partial.errors)
+            )
+        )
     return dataset_result(source, schema, validator, plan, stopped, starts)
+
+
+def unreadable_result(errors: list[str]) -> CheckResult:
+    """A failing row naming the files that could not be read (their rows are not counted)."""
+    return CheckResult(
+        check="readable",
+        column=None,
+        ok=False,
+        severity=ERROR,
+        element_count=len(errors),
+        unexpected_count=len(errors),
+        unexpected_percent=None,
+        mostly=None,
+        examples=tuple((None, e) for e in errors[:20]),
+        examples_truncated=len(errors) > 20,
+        message=f"{len(errors)} file(s) could not be read; the other counts leave them out: "
+        + "; ".join(errors[:3]),
+    )
 
 
 def _in_files(result: CheckResult, starts: FileStarts) -> CheckResult:
