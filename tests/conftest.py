@@ -53,3 +53,60 @@ def config_dir(tmp_path: Path, templates: Templates) -> Workdir:
 def churn(tmp_path: Path, templates: Templates) -> Project:
     """A trained model (`setup_model`) on a fresh project, built once per session and copied."""
     return templates.derived("churn", setup_model, tmp_path)
+
+
+# ---------------------------------------------------------------- services on loopback
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> object:
+    """A real S3 API (moto in server mode) on 127.0.0.1 and a free port, for the session.
+    Its fake credentials are in the environment before any Dask worker starts, so workers
+    reach it as the client does."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.update(S3_CREDENTIALS)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A fresh bucket on the loopback S3 server: (bucket name, storage options for s3fs)."""
+    import re
+
+    import s3fs
+
+    for key, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-b"
+    options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing"}
+    fs = s3fs.S3FileSystem(**options)
+    fs.mkdir(name)
+    fs.invalidate_cache()
+    return name, options
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(s3_endpoint: str) -> object:
+    """A real `dask.distributed.LocalCluster`: 2 worker processes on loopback (started after
+    the S3 server, so its workers have its credentials)."""
+    from dask.distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    yield cluster
+    cluster.close()
