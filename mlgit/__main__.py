@@ -1,3 +1,4 @@
 from mlgit.cli import main
 
-main()
+if __name__ == "__main__":  # not when a Dask worker process re-imports the main module
+    main()

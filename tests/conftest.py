@@ -106,7 +106,10 @@ def dask_cluster(s3_endpoint: str) -> object:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     yield cluster
+    from mlgit.data.engine import close_clients
+
+    close_clients()  # mlgit's own client to it, before the cluster goes
     cluster.close()

@@ -57,6 +57,8 @@ class Choice:
         if statistics is None:
             statistics = configured.get("statistics", True)
         workers = configured.get("workers")
+        if kind == "dask":
+            require_dask()  # before any data is read
         return Engine(kind, scheduler if kind == "dask" else None, bool(statistics), workers)
 
 
@@ -94,21 +96,28 @@ def _here(units, new_accumulator, reading, progress, threads) -> Part | None:
 
 
 # ---------------------------------------------------------------- Dask
-_CLIENTS: dict[str | None, Any] = {}
-
-
-def client(engine: Engine) -> Any:
-    """A Dask client for `engine`: connected to its scheduler, or to a LocalCluster started
-    once per process (closed when the process ends)."""
-    if engine.scheduler in _CLIENTS:
-        return _CLIENTS[engine.scheduler]
+def require_dask() -> None:
+    """Dask is an optional extra: without it, `--engine dask` says how to get it."""
     try:
-        import dask  # noqa: F401
-        from dask.distributed import Client, LocalCluster
+        import dask.distributed  # noqa: F401
     except ImportError:
         raise MlgitError(
             '--engine dask needs Dask: pip install "mlgit[dask]" (dask[distributed])'
         ) from None
+
+
+_CLIENTS: dict[str | None, tuple[Any, Any]] = {}  # scheduler -> (client, our LocalCluster)
+
+
+def client(engine: Engine) -> Any:
+    """A Dask client for `engine`: connected to its scheduler, or to a LocalCluster started
+    once per process (both closed when the process ends)."""
+    if engine.scheduler in _CLIENTS:
+        return _CLIENTS[engine.scheduler][0]
+    require_dask()
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
     if engine.scheduler:
         try:
             new = Client(engine.scheduler, timeout="10s")
@@ -118,32 +127,37 @@ def client(engine: Engine) -> Any:
                 f"check the address (tcp://HOST:8786) or unset {SCHEDULER_ENV}"
             ) from None
     else:
-        import atexit
-
         cluster = LocalCluster(
             n_workers=engine.workers or min(os.cpu_count() or 1, 8),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clash with a dashboard already running
             host="127.0.0.1",
         )
         new = Client(cluster)
+    if not _CLIENTS:
+        import atexit
 
-        def close() -> None:
-            new.close()
-            cluster.close()
-
-        atexit.register(close)
-    _CLIENTS[engine.scheduler] = new
+        atexit.register(close_clients)
+    _CLIENTS[engine.scheduler] = (new, cluster)
     return new
+
+
+def close_clients() -> None:
+    """Disconnect from every scheduler and stop the LocalClusters this process started."""
+    while _CLIENTS:
+        _, (connected, cluster) = _CLIENTS.popitem()
+        connected.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _on_dask(engine, units, new_accumulator, reading, progress) -> Part | None:
     if not units:
         return None
+    dask = client(engine)
     from dask.distributed import as_completed
 
-    dask = client(engine)
     futures = dask.map(
         units_mod.run_unit,
         units,

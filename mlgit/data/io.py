@@ -17,6 +17,7 @@ from mlgit.data.readers import (
     TypeChanged,
     arrow_input,
     first_bad_utf8_line,
+    footer,
     parquet_file,
 )
 from mlgit.data.units import BATCH_ROWS, bad_file, read_ahead
@@ -149,14 +150,17 @@ def files_source(label: str, files: list[DataFile], fmt: str | None) -> Source:
 
 
 def read_schema(source: Source) -> pa.Schema:
-    """The Arrow schema of the first file (all files of a dataset share it)."""
+    """The Arrow schema of the first file (all files of a dataset share it); of Parquet, the
+    first readable one (a scan reports the others)."""
     first = source.files[0]
     if source.format == "parquet":
-        try:
-            with parquet_file(first) as parquet:
-                return parquet.schema_arrow
-        except Exception as exc:
-            raise _bad_file(source, first, exc) from None
+        for data_file, _ in _parquet_metadata(source):
+            try:
+                with parquet_file(data_file) as parquet:
+                    return parquet.schema_arrow
+            except Exception as exc:
+                raise _bad_file(source, data_file, exc) from None
+        raise MlgitError(f"{source.label}: no file of it is readable Parquet")
     for batch in iter_batches(Source(source.label, (first,), source.format)):
         return batch.schema
     if source.format == "csv":  # a header and no rows: the reader still knows the columns
@@ -346,14 +350,16 @@ def row_count(source: Source) -> int | None:
 
 
 def _parquet_metadata(source: Source) -> Iterator[tuple[DataFile, Any]]:
-    """(file, its Parquet footer) for every file of a Parquet source; a file that is not
-    Parquet is an MlgitError naming it."""
+    """(file, its Parquet footer) for every readable file of a Parquet source (a scan reports
+    the others, after checking the rest); a single file that is not Parquet is an MlgitError
+    naming it."""
     for data_file in source.files:
         try:
-            with parquet_file(data_file) as parquet:
-                metadata = parquet.metadata
+            metadata = footer(data_file)
         except Exception as exc:
-            raise _bad_file(source, data_file, exc) from None
+            if len(source.files) == 1:
+                raise _bad_file(source, data_file, exc) from None
+            continue
         yield data_file, metadata
 
 

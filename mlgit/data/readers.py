@@ -62,6 +62,23 @@ def parquet_file(data_file: DataFile, read_dictionary: list[str] | None = None) 
     )
 
 
+_FOOTERS: dict[tuple[DataFile, str], Any] = {}
+
+
+def footer(data_file: DataFile) -> Any:
+    """The file's Parquet footer (FileMetaData), read once per process while the file is
+    unchanged: planning asks for it several times, and from an object store each is a request."""
+    key = (data_file, data_file.fingerprint())
+    found = _FOOTERS.get(key)
+    if found is None:
+        with parquet_file(data_file) as parquet:
+            found = parquet.metadata
+        if len(_FOOTERS) > 4096:
+            _FOOTERS.clear()
+        _FOOTERS[key] = found
+    return found
+
+
 def _text(data_file: DataFile) -> Any:
     import io
 

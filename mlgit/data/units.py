@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlgit.data.readers import READERS, BadLine, TypeChanged, parquet_file
+from mlgit.data.readers import READERS, BadLine, TypeChanged, footer, parquet_file
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -70,8 +70,7 @@ def plan(source: Source) -> list[Unit]:
     first_row = 0
     for data_file in source.files:
         try:
-            with parquet_file(data_file) as parquet:
-                metadata = parquet.metadata
+            metadata = footer(data_file)
         except Exception:  # no footer: the whole file is one unit, whose read reports it
             units.append(Unit(data_file, None, first_row, 0))
             continue

@@ -159,15 +159,28 @@ class KeyStore:
         return int(len(order) - same.sum()) if len(order) else 0
 
     def values_at(self, positions: np.ndarray) -> list[Any]:
-        import pyarrow as pa
 
         if not len(positions):
             return []
         where = from_int64s(positions)
-        taken = [pa.chunked_array(self.chunks[c]).take(where).to_pylist() for c in self.columns]
+        taken = [chunked(self.chunks[c]).take(where).to_pylist() for c in self.columns]
         if len(self.columns) == 1:
             return taken[0]
         return [dict(zip(self.columns, values, strict=True)) for values in zip(*taken, strict=True)]
+
+
+def chunked(chunks: list[pa.Array]) -> pa.ChunkedArray:
+    """The chunks as one column; chunks of files whose types differ (int32 in one, int64 in
+    another; a dictionary in one) are cast to the type that holds them all."""
+    import pyarrow as pa
+
+    types = {chunk.type for chunk in chunks}
+    if len(types) > 1:
+        plain = [t.value_type if pa.types.is_dictionary(t) else t for t in types]
+        fields = [pa.schema([("v", t)]) for t in plain]
+        common = pa.unify_schemas(fields, promote_options="permissive").field("v").type
+        chunks = [chunk.cast(common) for chunk in chunks]
+    return pa.chunked_array(chunks, type=chunks[0].type if chunks else None)
 
 
 def _in_order(values: np.ndarray) -> bool:
@@ -192,7 +205,7 @@ def _int_keys(chunks: list[pa.Array]) -> list[np.ndarray]:
 
     if not chunks:
         return []
-    values = pa.chunked_array(chunks).combine_chunks()
+    values = chunked(chunks).combine_chunks()
     if t.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
     nulls = int64s(values.is_null())
