@@ -41,3 +41,4 @@ class DatasetResult:
     schema: str | None = None
     cached: bool = False
     stopped_early: bool = False
+    settled_chunks: int = 0  # column chunks proven by Parquet statistics, their data not read
