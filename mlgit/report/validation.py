@@ -186,6 +186,11 @@ def _notes(dataset: DatasetResult) -> list[str]:
             f"{dataset.dataset}: --fail-fast stopped at the first failing batch after "
             f"{dataset.row_count} rows; counts cover those rows only"
         )
+    if dataset.settled_chunks and not dataset.cached:
+        notes.append(
+            f"{dataset.dataset}: {dataset.settled_chunks} column chunks settled from Parquet "
+            "statistics (every check on them proven to pass; their values were not read)"
+        )
     for r in dataset.results:
         if r.examples_truncated:
             notes.append(
@@ -205,6 +210,7 @@ def _dataset_data(dataset: DatasetResult) -> dict[str, Any]:
         "row_count": dataset.row_count,
         "cached": dataset.cached,
         "stopped_early": dataset.stopped_early,
+        "settled_chunks": dataset.settled_chunks,
         "checks": [
             {
                 "check": r.check,

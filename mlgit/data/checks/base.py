@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from mlgit.data.checks.results import ERROR, CheckResult
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+# What a Parquet row group's statistics must show for a row rule to pass on every value of it
+# (mlgit/data/statistics.py decides): "bounds", the rule holds for the column's min and max and
+# is monotone between them; "one value", min == max and the rule holds for it; "no nulls", the
+# null count is 0; "kept", nothing more than the column being read as it is stored.
+Proof = Literal["bounds", "one value", "no nulls", "kept"]
 
 
 @dataclass
@@ -56,6 +62,11 @@ class Check:
     def failing(self) -> bool:
         """True once this check is known to fail (used by --fail-fast between batches)."""
         return False
+
+    @property
+    def columns_read(self) -> tuple[str, ...]:
+        """The columns whose values this check reads from a batch."""
+        return (self.column,) if self.column else ()
 
     def skipped(self) -> CheckResult:
         return CheckResult(
@@ -122,9 +133,11 @@ class RowCheck(Check):
         sample: int = 20,
         what: str = "fail",
         example_column: str | None = None,
+        proof: Proof | None = None,
     ) -> None:
         self.name, self.column, self.severity, self.mostly = name, column, severity, mostly
         self.passes = passes
+        self.proof = proof  # how Parquet statistics may prove it passes (None: they cannot)
         self.what = what
         self.example_column = example_column or column
         self.elements = 0
@@ -155,6 +168,10 @@ class RowCheck(Check):
             )
             self.examples.add([first_row + i for i in where.to_pylist()], values)
 
+    def credit(self, elements: int) -> None:
+        """Count `elements` values known to pass without reading them (see `proof`)."""
+        self.elements += elements
+
     def merge(self, other: RowCheck) -> None:
         self.elements += other.elements
         self.unexpected += other.unexpected
@@ -182,7 +199,11 @@ class Spec:
     where: str = ""  # "schemas/x.schema.yaml: expectations.2" for errors
 
     def row_check(
-        self, passes: Callable[[pa.RecordBatch], pa.Array], what: str = "", name: str = ""
+        self,
+        passes: Callable[[pa.RecordBatch], pa.Array],
+        what: str = "",
+        name: str = "",
+        proof: Proof | None = None,
     ) -> RowCheck:
         """A row check of this spec: its name, column, severity, `mostly` and sample."""
         return RowCheck(
@@ -192,6 +213,7 @@ class Spec:
             severity=self.severity,
             mostly=self.options.get("mostly"),
             sample=self.sample,
+            proof=proof,
             **({"what": what} if what else {}),
         )
 

@@ -15,6 +15,7 @@ which drops them) reach them through its functions.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ def conform_batch(batch: pa.RecordBatch, fields: list[Field]) -> pa.RecordBatch:
     """`batch` with each of `fields` converted to its type, plus the hidden columns."""
     import pyarrow as pa
 
+    if not fields:  # e.g. every column settled from statistics: keep the batch's row count
+        return batch
     arrays = dict(zip(batch.schema.names, batch.columns, strict=True))
     for f in fields:
         raw = _nan_as_null(arrays[f.name])
@@ -59,7 +62,22 @@ def type_check(f: Field, sample: int) -> RowCheck:
         sample=sample,
         what=f"are not {f.type} values",
         example_column=_RAW + f.name,
+        proof="kept",
     )
+
+
+@functools.lru_cache(maxsize=256)
+def keeps(arrow_type: pa.DataType, ftype: str) -> bool:
+    """Whether the rules of a `ftype` field see a column of `arrow_type` as stored: no
+    conversion, so every value fits the type (NaN aside, which becomes null in any float
+    column). Asked of the converters themselves, on no values, so it cannot disagree."""
+    import pyarrow as pa
+
+    if ftype == "any":
+        return True
+    stored = pa.nulls(0, arrow_type)
+    converted, fits = _conform(stored, ftype)
+    return converted is stored and fits is None
 
 
 def _type_ok(name: str) -> Callable[[pa.RecordBatch], pa.Array | None]:

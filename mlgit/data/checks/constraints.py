@@ -44,7 +44,7 @@ def _compare(kernel: str) -> Callable[[Spec], Check]:
             return per_value(batch.column(spec.column), rule)
 
         symbol = {"greater_equal": "<", "greater": "<=", "less_equal": ">", "less": ">="}[kernel]
-        return spec.row_check(passes, f"are {symbol} {spec.value}")
+        return spec.row_check(passes, f"are {symbol} {spec.value}", proof="bounds")
 
     return factory
 
@@ -106,14 +106,14 @@ def in_set(spec: Spec) -> Check:
         return per_value(batch.column(spec.column), rule)
 
     shown = ", ".join(map(str, allowed[:10])) + (", ..." if len(allowed) > 10 else "")
-    return spec.row_check(passes, f"are not in {{{shown}}}")
+    return spec.row_check(passes, f"are not in {{{shown}}}", proof="one value")
 
 
 def _required(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
         return present(batch, spec.named_column)
 
-    return spec.row_check(passes, "are null")
+    return spec.row_check(passes, "are null", proof="no nulls")
 
 
 def _unique(spec: Spec) -> Check:

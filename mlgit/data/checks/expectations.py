@@ -45,7 +45,7 @@ def _values_between(spec: Spec) -> Check:
     def passes(batch: pa.RecordBatch) -> pa.Array:
         return per_value(batch.column(spec.column), rule)
 
-    return spec.row_check(passes, f"are not {bounds(low, high)}")
+    return spec.row_check(passes, f"are not {bounds(low, high)}", proof="bounds")
 
 
 EXPECTATIONS: dict[str, Callable[[Spec], Check]] = {

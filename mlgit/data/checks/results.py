@@ -42,3 +42,4 @@ class DatasetResult:
     cached: bool = False
     stopped_early: bool = False
     unreadable: tuple[str, ...] = ()  # files that could not be read: the counts leave them out
+    settled_chunks: int = 0  # column chunks proven by Parquet statistics, their data not read

@@ -276,6 +276,10 @@ class UniqueCheck(Check):
             keep = None if pc.all(any_valid).as_py() else any_valid
         self.keys.add(batch, first_row, keep)
 
+    @property
+    def columns_read(self) -> tuple[str, ...]:
+        return self.columns
+
     def merge(self, other: UniqueCheck) -> None:
         self.keys.merge(other.keys)
         self.null_rows += other.null_rows

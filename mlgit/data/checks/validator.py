@@ -24,6 +24,7 @@ from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from mlgit.data.io import FileStarts, Source
     from mlgit.data.schema import Expectation, Field, TableSchema
@@ -51,6 +52,46 @@ class Validator:
             self.checks.append(
                 _expectation_check(expectation, sample, root, f"{where}: expectations.{index}")
             )
+        self.settled_chunks = 0  # column chunks whose checks Parquet statistics settled
+        self.settled: frozenset[str] = frozenset()  # those of the row group being read
+        self._reading = (self.fields, self.checks)  # the fields and checks its batches feed
+        self._readers = _readers(self.checks, schema)
+        self._types = {f.name: f.type for f in self.fields}
+
+    def settle(self, group: pq.RowGroupMetaData, arrow_schema: pa.Schema) -> list[str]:
+        """The columns this row group need not read: every check on them is proven to pass by
+        the row group's statistics. Their checks are credited now (element counts), as if the
+        column had been read; counts `self.settled_chunks` (one per column per row group).
+
+        Until the next call, `update` expects batches without these columns and feeds none of
+        their checks."""
+        from mlgit.data.statistics import chunk_statistics, flat_chunks, proven
+
+        chunks = flat_chunks(group, arrow_schema) if self._readers else {}
+        settled: dict[str, int] = {}  # column -> its non-null values
+        for name, checks in self._readers.items():
+            if name not in chunks:
+                continue
+            chunk, arrow_type = chunks[name]
+            stats = chunk_statistics(chunk, group.num_rows, arrow_type)
+            if stats is not None and all(
+                isinstance(c, RowCheck)
+                and c.proof is not None
+                and proven(c.proof, c.passes, name, stats, self._types.get(name, "any"))
+                for c in checks
+            ):
+                settled[name] = stats.rows - stats.nulls
+        for name, elements in settled.items():
+            for check in self._readers[name]:
+                assert isinstance(check, RowCheck)
+                check.credit(elements)
+        self.settled = frozenset(settled)
+        self.settled_chunks += len(settled)
+        self._reading = (
+            [f for f in self.fields if f.name not in self.settled],
+            [c for c in self.checks if not self.settled.intersection(c.columns_read)],
+        )
+        return list(settled)
 
     def see(self, names: list[str]) -> None:
         for check in self.checks:
@@ -59,12 +100,14 @@ class Validator:
 
     def update(self, batch: pa.RecordBatch, first_row: int) -> None:
         self.rows += batch.num_rows
-        batch = conform_batch(batch, self.fields)
-        for check in self.checks:
+        fields, checks = self._reading
+        batch = conform_batch(batch, fields)
+        for check in checks:
             check.update(batch, first_row)
 
     def merge(self, other: Validator) -> None:
         self.rows += other.rows
+        self.settled_chunks += other.settled_chunks
         for mine, theirs in zip(self.checks, other.checks, strict=True):
             mine.merge(theirs)
 
@@ -75,6 +118,18 @@ class Validator:
         if not stopped:
             return tuple(c.result() for c in self.checks)
         return tuple(c.result() if isinstance(c, RowCheck) else c.skipped() for c in self.checks)
+
+
+def _readers(checks: list[Check], schema: TableSchema) -> dict[str, list[Check]]:
+    """Each column some check reads, with those checks; none when a custom function reads
+    every column (statistics then settle nothing)."""
+    if any(e.expect == "custom" for e in schema.expectations):
+        return {}
+    readers: dict[str, list[Check]] = {}
+    for check in checks:
+        for column in check.columns_read:
+            readers.setdefault(column, []).append(check)
+    return readers
 
 
 def _field_checks(f: Field, sample: int, root: Path | None, where: str = "") -> list[Check]:
@@ -197,6 +252,7 @@ def dataset_result(
         source=source.label,
         schema=str(schema.file) if schema.file else None,
         stopped_early=stopped,
+        settled_chunks=validator.settled_chunks,
     )
 
 
