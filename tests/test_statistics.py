@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 
 from mlgit.data.checks import DatasetResult, Validator, needed_columns
 from mlgit.data.schema import TableSchema, from_data
+from mlgit.data.units import Unit, _dictionary
+from mlgit.repo.dvc import DataFile
 from mlgit.report import formats
 from mlgit.report.validation import as_report
 from tests.support import conforms, write_parquet
@@ -65,9 +68,11 @@ def _settled(
         for index in range(parquet.num_row_groups):
             group = parquet.metadata.row_group(index)
             part = Validator(schema, 5, path.parent)
-            settled = part.settle(group, parquet.schema_arrow)
+            unit = Unit(DataFile(path.name, path), index, first, group.num_rows)
+            dictionary = functools.partial(_dictionary, unit, parquet)  # as the engine reads it
+            settled = part.settle(group, parquet.schema_arrow, dictionary)
             assert part.settled_chunks == len(settled)
-            assert serial().settle(group, parquet.schema_arrow) == settled
+            assert serial().settle(group, parquet.schema_arrow, dictionary) == settled
             columns = [c for c in wanted if c not in settled]
             for batch in parquet.iter_batches(
                 batch_size=batch_rows, row_groups=[index], columns=columns
@@ -473,3 +478,33 @@ def test_the_report_counts_settled_chunks(settled: int) -> None:
     line = "12 column chunks settled from Parquet statistics"
     for name in ("text", "markdown"):
         assert (line in formats()[name](report, False)) == bool(settled)
+
+
+# ---------------------------------------------------------------- enum from the dictionary page
+CITY = [{"name": "city", "type": "string", "constraints": {"enum": ["Oslo", "Rome", "Lima"]}}]
+
+
+def test_an_enum_is_settled_from_the_chunk_dictionary(tmp_path: Path) -> None:
+    cities = ["Oslo", "Rome", "Lima", None] * 250  # min != max: the statistics alone cannot
+    path = write_parquet(pa.table({"city": cities}), tmp_path / "a.parquet", row_group_size=100)
+    assert both_ways(path, _schema(CITY)) == 10
+
+
+def test_a_dictionary_holding_a_value_outside_the_enum_is_read(tmp_path: Path) -> None:
+    cities = ["Oslo", "Rome", "Lima"] * 300 + ["Paris"]  # Paris only in the last row group
+    path = write_parquet(pa.table({"city": cities}), tmp_path / "a.parquet", row_group_size=100)
+    assert both_ways(path, _schema(CITY)) == 9
+
+
+def test_a_dictionary_cut_short_by_a_fallback_to_plain_pages_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    # a 1 KiB dictionary page limit: the writer keeps 1,024 values in the dictionary and
+    # writes the rest as plain pages, which hold the one value the enum does not allow
+    values = [f"value-{i:06d}" for i in range(50_000)]
+    allowed = values[:-2] + values[-1:]
+    path = write_parquet(
+        pa.table({"v": values}), tmp_path / "a.parquet", dictionary_pagesize_limit=1024
+    )
+    schema = _schema([{"name": "v", "type": "string", "constraints": {"enum": allowed}}])
+    assert both_ways(path, schema, batch_rows=4096) == 0

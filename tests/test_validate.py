@@ -279,8 +279,17 @@ def test_truncated_parquet_in_a_directory_names_the_file(work: Path) -> None:
     (work / "d").mkdir()
     pq.write_table(people(), work / "d" / "a.parquet")
     (work / "d" / "b.parquet").write_bytes((work / "d" / "a.parquet").read_bytes()[:100])
-    result = bad(work, "d", "--schema", "schema.yaml")
+    result = run_cli(
+        work, "validate", "d", "--schema", "schema.yaml", "--format", "json", "-o", "out.json"
+    )
+    assert result.exit_code == 2, result.output
     assert "d/b.parquet: cannot read as parquet" in result.stderr
+    # the partial report: every other file checked, the unreadable one a failing row, never a pass
+    report = json.loads((work / "out.json").read_text())
+    assert report["ok"] is False
+    assert report["datasets"][0]["row_count"] == people().num_rows
+    readable = next(c for c in report["datasets"][0]["checks"] if c["check"] == "readable")
+    assert readable["status"] == "fail" and "b.parquet" in readable["message"]
 
 
 def test_csv_with_ragged_rows_reports_the_line(work: Path) -> None:

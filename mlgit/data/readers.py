@@ -50,15 +50,21 @@ def arrow_input(data_file: DataFile) -> Any:
     return str(data_file.local) if data_file.fs is None else data_file.open()
 
 
-def parquet_file(data_file: DataFile, read_dictionary: list[str] | None = None) -> Any:
+def parquet_file(
+    data_file: DataFile, read_dictionary: list[str] | None = None, metadata: Any = None
+) -> Any:
     """A `pyarrow.parquet.ParquetFile` over a file on disk or in an fsspec file system (its
-    reads coalesced, so an object store gets a few ranged requests per row group)."""
+    reads coalesced, so an object store gets a few ranged requests per row group); with
+    `metadata` (its footer, already read), the footer is not read again."""
     import pyarrow.parquet as pq
 
     if data_file.fs is None:
-        return pq.ParquetFile(data_file.local, read_dictionary=read_dictionary)
+        return pq.ParquetFile(data_file.local, read_dictionary=read_dictionary, metadata=metadata)
     return pq.ParquetFile(
-        data_file.local.as_posix(), read_dictionary=read_dictionary, filesystem=data_file.fs
+        data_file.local.as_posix(),
+        read_dictionary=read_dictionary,
+        metadata=metadata,
+        filesystem=data_file.fs,
     )
 
 

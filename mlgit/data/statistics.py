@@ -47,6 +47,7 @@ class ChunkStatistics:
     arrow_type: pa.DataType  # as the Arrow schema reads the column (maybe a dictionary)
     values: pa.Array | None  # [min, max] as the column's value type; None: no non-null value
     ordered: bool = False  # min and max bound the values in the order the rules compare
+    dictionary: pa.Array | None = None  # every distinct value (the chunk's dictionary page)
 
     @property
     def value_type(self) -> pa.DataType:
@@ -114,6 +115,48 @@ def chunk_statistics(
     return None
 
 
+# A writer falls back from dictionary to plain pages only when the dictionary outgrows its
+# page limit (1 MiB in Arrow, arrow-rs/Polars and parquet-mr/Spark by default; DuckDB decides
+# per chunk and never falls back), so a dictionary page well under it is complete: it lists
+# every value of the chunk. A writer set to a limit under this size could fall back with a
+# smaller page; the chunk's min and max must then also be in the dictionary (a value written
+# after the fallback rarely is), see `with_dictionary`.
+COMPLETE_DICTIONARY_BYTES = 64 << 10
+
+
+def complete_dictionary(chunk: pq.ColumnChunkMetaData) -> bool:
+    """Whether the chunk is dictionary-encoded with a dictionary page small enough that no
+    value can have been written outside it (see COMPLETE_DICTIONARY_BYTES)."""
+    if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
+        return False
+    size = chunk.data_page_offset - chunk.dictionary_page_offset
+    return 0 < size <= COMPLETE_DICTIONARY_BYTES
+
+
+def with_dictionary(
+    chunk: pq.ColumnChunkMetaData, rows: int, arrow_type: pa.DataType, dictionary: pa.Array
+) -> ChunkStatistics | None:
+    """Statistics of a dictionary-encoded chunk from its dictionary (the values) and its null
+    count: what an `enum` needs when min and max differ. The chunk's min and max must be in
+    the dictionary too: a dictionary cut short by a writer's fallback to plain pages rarely
+    holds both."""
+    stats = chunk.statistics
+    if stats is None or not stats.has_null_count or not 0 <= stats.null_count <= rows:
+        return None
+    if stats.null_count < rows:
+        if not stats.has_min_max:
+            return None
+        members = set(dictionary.to_pylist())
+        if stats.min not in members or stats.max not in members:
+            return None
+    import pyarrow.types as t
+
+    value_type = arrow_type.value_type if t.is_dictionary(arrow_type) else arrow_type
+    if not dictionary.type.equals(value_type) or dictionary.null_count:
+        return None
+    return ChunkStatistics(rows, stats.null_count, arrow_type, None, dictionary=dictionary)
+
+
 def proven(proof: Proof, passes: Passes, column: str, stats: ChunkStatistics, ftype: str) -> bool:
     """Whether `stats` prove that a row rule (`passes`, on `column` of a `ftype` field) holds
     for every value of the chunk, so a full read would count rows - nulls values, no failure."""
@@ -134,6 +177,8 @@ def _within_bounds(passes: Passes, column: str, stats: ChunkStatistics) -> bool:
 
 
 def _one_value(passes: Passes, column: str, stats: ChunkStatistics) -> bool:
+    if stats.dictionary is not None:  # every value the chunk holds is one of these
+        return len(stats.dictionary) > 0 and _all_pass(passes, column, stats.dictionary)
     if stats.values is None:
         return _no_value_fails(passes, column, stats)
     low, high = stats.values[0], stats.values[1]

@@ -147,10 +147,27 @@ def _batches(unit: Unit, reading: Reading, accumulator: Any, part: Part):
                 raise KeyError(column)
         if reading.statistics and hasattr(accumulator, "settle"):
             group = parquet.metadata.row_group(unit.group)
-            settled = accumulator.settle(group, parquet.schema_arrow)
+            settled = accumulator.settle(
+                group, parquet.schema_arrow, lambda column: _dictionary(unit, parquet, column)
+            )
             if settled:
                 columns = [c for c in columns or names if c not in settled]
         yield from _row_group_batches(parquet, unit.group, unit.rows or 0, columns)
+
+
+def _dictionary(unit: Unit, parquet, column: str) -> pa.Array | None:
+    """The dictionary of `column` in the unit's row group: its first row read as a dictionary
+    decodes the dictionary page and one data page, not the column (0.7 ms against 136 ms for
+    1M rows of 20 categories)."""
+    import pyarrow as pa
+
+    assert unit.group is not None
+    with parquet_file(unit.file, [column], metadata=parquet.metadata) as reader:
+        batches = reader.iter_batches(batch_size=1, row_groups=[unit.group], columns=[column])
+        batch = next(iter(batches), None)
+    if batch is None or not pa.types.is_dictionary(batch.column(0).type):
+        return None
+    return batch.column(0).dictionary
 
 
 def _row_group_batches(parquet, index: int, rows: int, columns: list[str] | None):

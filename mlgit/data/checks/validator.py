@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from mlgit.data.schema import Expectation, Field, TableSchema
 
 
+# what a chunk's dictionary (its values, no bounds) and null count can prove
+_DICTIONARY_PROOFS = {"one value", "kept", "no nulls"}
+
+
 class Validator:
     """All checks of one schema as one accumulator: conform the batch once, feed every check."""
 
@@ -58,14 +62,27 @@ class Validator:
         self._readers = _readers(self.checks, schema)
         self._types = {f.name: f.type for f in self.fields}
 
-    def settle(self, group: pq.RowGroupMetaData, arrow_schema: pa.Schema) -> list[str]:
+    def settle(
+        self,
+        group: pq.RowGroupMetaData,
+        arrow_schema: pa.Schema,
+        dictionary: Callable[[str], pa.Array | None] | None = None,
+    ) -> list[str]:
         """The columns this row group need not read: every check on them is proven to pass by
-        the row group's statistics. Their checks are credited now (element counts), as if the
-        column had been read; counts `self.settled_chunks` (one per column per row group).
+        the row group's statistics (or, for `enum`, by the chunk's dictionary, which
+        `dictionary(column)` reads on demand: a page, not the column). Their checks are
+        credited now (element counts), as if the column had been read; counts
+        `self.settled_chunks` (one per column per row group).
 
         Until the next call, `update` expects batches without these columns and feeds none of
         their checks."""
-        from mlgit.data.statistics import chunk_statistics, flat_chunks, proven
+        from mlgit.data.statistics import (
+            chunk_statistics,
+            complete_dictionary,
+            flat_chunks,
+            proven,
+            with_dictionary,
+        )
 
         chunks = flat_chunks(group, arrow_schema) if self._readers else {}
         settled: dict[str, int] = {}  # column -> its non-null values
@@ -73,13 +90,29 @@ class Validator:
             if name not in chunks:
                 continue
             chunk, arrow_type = chunks[name]
+            ftype = self._types.get(name, "any")
+
+            def all_proven(stats, checks=checks, name=name, ftype=ftype) -> bool:
+                return stats is not None and all(
+                    isinstance(c, RowCheck)
+                    and c.proof is not None
+                    and proven(c.proof, c.passes, name, stats, ftype)
+                    for c in checks
+                )
+
             stats = chunk_statistics(chunk, group.num_rows, arrow_type)
-            if stats is not None and all(
-                isinstance(c, RowCheck)
-                and c.proof is not None
-                and proven(c.proof, c.passes, name, stats, self._types.get(name, "any"))
-                for c in checks
+            proofs = {c.proof if isinstance(c, RowCheck) else None for c in checks}
+            if (
+                not all_proven(stats)
+                and dictionary is not None
+                and "one value" in proofs
+                and proofs <= _DICTIONARY_PROOFS
+                and complete_dictionary(chunk)
             ):
+                values = dictionary(name)
+                if values is not None:
+                    stats = with_dictionary(chunk, group.num_rows, arrow_type, values)
+            if stats is not None and all_proven(stats):
                 settled[name] = stats.rows - stats.nulls
         for name, elements in settled.items():
             for check in self._readers[name]:
