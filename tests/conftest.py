@@ -81,13 +81,16 @@ def s3_endpoint() -> object:
 @pytest.fixture
 def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """A fresh bucket on the loopback S3 server: (bucket name, storage options for s3fs)."""
+    import hashlib
     import re
 
     import s3fs
 
     for key, value in S3_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-b"
+    # readable, and unique: parametrized tests share the first 40 characters of their name
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{digest}"
     options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing"}
     fs = s3fs.S3FileSystem(**options)
     fs.mkdir(name)
@@ -107,6 +110,15 @@ def dask_cluster(s3_endpoint: str) -> object:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        # its HTTP server (health checks) still listens, by default on 8787: any free port
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
     yield cluster
+    from mlgit.data import engine
+
+    # mlgit keeps one client per scheduler for its process; closed first, it does not try to
+    # reconnect (printing tracebacks) once the cluster is gone
+    client = engine._CLIENTS.pop(cluster.scheduler_address, None)
+    if client is not None:
+        client.close()
     cluster.close()
