@@ -81,13 +81,16 @@ def s3_endpoint() -> object:
 @pytest.fixture
 def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """A fresh bucket on the loopback S3 server: (bucket name, storage options for s3fs)."""
+    import hashlib
     import re
 
     import s3fs
 
     for key, value in S3_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-b"
+    # readable, and unique: parametrized tests share the first 40 characters of their name
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + f"-{digest}"
     options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing"}
     fs = s3fs.S3FileSystem(**options)
     fs.mkdir(name)

@@ -196,6 +196,15 @@ class DataFile:
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         return f"{protocol}://{self.local.as_posix()}"
 
+    def __reduce__(self) -> tuple:
+        """Pickled for a Dask task. fsspec rebuilds DVC's file system for every unpickling
+        (it is not cached), and building one opens the repository, its index and the remote:
+        the task gets the one its worker process already built for that revision."""
+        if self.fs is not None and type(self.fs).__module__ == "dvc.fs.dvc":
+            args = (self.fs.storage_args, tuple(sorted(self.fs.storage_options.items())))
+            return _at_revision, (self.relpath, self.local, args)
+        return DataFile, (self.relpath, self.local, self.fs)
+
     def open(self) -> BinaryIO:
         if self.fs is None:
             return open(self.local, "rb")
@@ -216,6 +225,20 @@ class DataFile:
         info = self.fs.info(self.local.as_posix())
         keys = ("size", "ETag", "etag", "md5", "checksum", "LastModified", "mtime", "generation")
         return ":".join(f"{k}={info[k]}" for k in keys if info.get(k) is not None)
+
+
+_REVISIONS: dict[tuple, Any] = {}  # this process's DVC file systems, by repository and revision
+
+
+def _at_revision(relpath: str, local: Path, args: tuple) -> DataFile:
+    if args not in _REVISIONS:
+        from dvc.api import DVCFileSystem
+
+        if len(_REVISIONS) >= 4:  # a long-lived worker keeps the last few revisions it read
+            _REVISIONS.pop(next(iter(_REVISIONS)))
+        storage_args, options = args
+        _REVISIONS[args] = DVCFileSystem(*storage_args, **dict(options))
+    return DataFile(relpath, local, _REVISIONS[args])
 
 
 def files_at(repo: git.Repo, path: str, rev: str) -> list[DataFile]:
