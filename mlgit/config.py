@@ -165,6 +165,7 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
     """What the schema cannot know: files on disk and names pointing at each other; `deep`
     (check-config) also checks every dataset schema, which commands load when they need it."""
     from mlgit.data.urls import is_url
+
     root = doc.file.parent
     data = doc.data
     problems = []

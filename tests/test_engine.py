@@ -25,7 +25,9 @@ from mlgit.data.engine import Engine
 from mlgit.data.io import open_source
 from mlgit.data.profile import build
 from mlgit.data.schema import load_schema
-from tests.support import run_cli, write_parquet
+from tests.support import conforms, run_cli, write_parquet
+
+SCHEMA_FILE = "validate-result.schema.json"
 
 SCHEMA = """\
 fields:
@@ -204,7 +206,7 @@ def test_a_corrupt_file_is_an_error_naming_it_after_the_rest_is_checked(
         assert result.exit_code == 2, result.output
         assert "parts/part-bad.parquet: cannot read as parquet" in result.output
         assert len(result.output.strip().splitlines()) == 1
-        report = json.loads((tmp_path / f"{engine}.json").read_text())
+        report = conforms(json.loads((tmp_path / f"{engine}.json").read_text()), SCHEMA_FILE)
         assert report["ok"] is False
         assert report["datasets"][0]["row_count"] == 1500  # every other file was checked
         readable = [c for c in report["datasets"][0]["checks"] if c["check"] == "readable"]

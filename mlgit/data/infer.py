@@ -115,7 +115,9 @@ def _common_schema(source: Source) -> tuple[pa.Schema, dict[str, pa.DataType]]:
 
 
 def _where(source: Source, data_file: Any) -> str:
-    return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
+    from mlgit.data.units import file_label
+
+    return file_label(source.label, len(source.files) == 1, data_file)
 
 
 @dataclass

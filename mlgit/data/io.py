@@ -20,7 +20,7 @@ from mlgit.data.readers import (
     footer,
     parquet_file,
 )
-from mlgit.data.units import BATCH_ROWS, bad_file, read_ahead
+from mlgit.data.units import BATCH_ROWS, bad_file, file_label, read_ahead
 from mlgit.errors import MlgitError
 from mlgit.repo.dvc import DataFile
 
@@ -198,9 +198,7 @@ def iter_batches(
             starts.add(data_file.relpath, given)
         READS[data_file.where] += 1
         try:
-            for batch in reader(
-                data_file, columns, batch_rows, column_types, null_values, **extra
-            ):
+            for batch in reader(data_file, columns, batch_rows, column_types, null_values, **extra):
                 given += batch.num_rows
                 yield batch
         except (MlgitError, TypeChanged):
@@ -271,8 +269,15 @@ def scan_until(
     """
     if stop is not None and source.engine.kind == "local":
         return _scan_stopping(
-            source, new_accumulator, columns, column_types, null_values, stop, progress,
-            dictionary_columns, starts,
+            source,
+            new_accumulator,
+            columns,
+            column_types,
+            null_values,
+            stop,
+            progress,
+            dictionary_columns,
+            starts,
         )
     from mlgit.data import engine, units
 
@@ -313,8 +318,15 @@ def scan_until(
 
 
 def _scan_stopping(
-    source, new_accumulator, columns, column_types, null_values, stop, progress,
-    dictionary_columns, starts,
+    source,
+    new_accumulator,
+    columns,
+    column_types,
+    null_values,
+    stop,
+    progress,
+    dictionary_columns,
+    starts,
 ):
     """Batch by batch on one thread, checking `stop` after each (--fail-fast)."""
     while True:
@@ -394,7 +406,7 @@ def _small_dictionary(chunk, rows: int) -> bool:
 
 
 def _where(source: Source, data_file: DataFile) -> str:
-    return source.label if len(source.files) == 1 else f"{source.label}/{data_file.relpath}"
+    return file_label(source.label, len(source.files) == 1, data_file)
 
 
 def _bad_file(source: Source, data_file: DataFile, exc: Exception) -> MlgitError:

@@ -220,13 +220,16 @@ def fold(parts: Iterable[A], combine: Callable[[A, A], A]) -> A | None:
 
 
 def _where(reading: Reading, data_file: DataFile) -> str:
-    return reading.label if reading.single else f"{reading.label}/{data_file.relpath}"
+    return file_label(reading.label, reading.single, data_file)
 
 
-def bad_file(
-    label: str, single: bool, fmt: str, data_file: DataFile, exc: Exception
-) -> MlgitError:
-    where = label if single else f"{label}/{data_file.relpath}"
+def file_label(label: str, single: bool, data_file: DataFile) -> str:
+    """A file of a source in messages: the source itself, or source/file in a directory."""
+    return label if single else f"{label.rstrip('/')}/{data_file.relpath}"
+
+
+def bad_file(label: str, single: bool, fmt: str, data_file: DataFile, exc: Exception) -> MlgitError:
+    where = file_label(label, single, data_file)
     if isinstance(exc, MlgitError):
         return exc
     if isinstance(exc, KeyError) and fmt == "parquet":  # a column asked for is absent

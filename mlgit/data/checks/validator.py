@@ -320,9 +320,10 @@ def validate(
     except io.PartialRead as partial:  # the report of every other file, and the error
         result = dataset_result(source, schema, partial.state, plan, False, starts)
         return dataclasses.replace(
-            result, ok=False, unreadable=tuple(partial.errors), results=(
-                *result.results, unreadable_result(partial.errors)
-            )
+            result,
+            ok=False,
+            unreadable=tuple(partial.errors),
+            results=(*result.results, unreadable_result(partial.errors)),
         )
     return dataset_result(source, schema, validator, plan, stopped, starts)
 
@@ -340,8 +341,8 @@ def unreadable_result(errors: list[str]) -> CheckResult:
         mostly=None,
         examples=tuple((None, e) for e in errors[:20]),
         examples_truncated=len(errors) > 20,
-        message=f"{len(errors)} file(s) could not be read; the other counts leave them out: "
-        + "; ".join(errors[:3]),
+        message=f"{len(errors)} file(s) or row groups could not be read and are not counted "
+        "(every other part is): " + "; ".join(errors[:3]),
     )
 
 
