@@ -357,7 +357,7 @@ def test_protocol_without_its_package(work: Path) -> None:
     if importlib.util.find_spec("gcsfs") is not None:
         pytest.skip("gcsfs is installed here: gs:// has its package")
     line = refused(work, "validate", "gs://x/y", "--schema", "s.yaml")
-    assert "gs://x/y" in line and "pip install gcsfs" in line, line
+    assert "gs://x/y" in line and 'gcsfs (pip install "mlgit[gcs]")' in line, line
 
 
 def test_unknown_protocol(work: Path) -> None:

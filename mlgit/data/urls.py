@@ -33,6 +33,7 @@ PACKAGES = {
     "http": "aiohttp",
     "https": "aiohttp",
 }
+EXTRAS = {"s3fs": "s3", "gcsfs": "gcs", "adlfs": "azure"}  # mlgit's extra that brings it
 
 
 def is_url(text: str | Path) -> bool:
@@ -57,6 +58,9 @@ def open_url(
         fs, path = fsspec.core.url_to_fs(url, **options)
     except ImportError:
         package = PACKAGES.get(protocol, f"the fsspec package for {protocol}://")
+        if package in EXTRAS:
+            package = f'{package} (pip install "mlgit[{EXTRAS[package]}]")'
+            raise MlgitError(f"{url}: reading {protocol}:// needs {package}") from None
         raise MlgitError(
             f"{url}: reading {protocol}:// needs {package}: pip install {package}"
         ) from None
