@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 # What a Parquet row group's statistics must show for a row rule to pass on every value of it
 # (mlgit/data/statistics.py decides): "bounds", the rule holds for the column's min and max and
-# is monotone between them; "one value", min == max and the rule holds for it; "no nulls", the
+# is monotone between them; "one value", min == max and the rule holds for it (or it holds for
+# every entry of the chunk's complete dictionary page, see statistics.py); "no nulls", the
 # null count is 0; "kept", nothing more than the column being read as it is stored.
 Proof = Literal["bounds", "one value", "no nulls", "kept"]
 
