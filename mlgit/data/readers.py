@@ -53,19 +53,25 @@ def arrow_input(data_file: DataFile) -> Any:
 def parquet_file(
     data_file: DataFile, read_dictionary: list[str] | None = None, metadata: Any = None
 ) -> Any:
-    """A `pyarrow.parquet.ParquetFile` over a file on disk or in an fsspec file system (its
-    reads coalesced, so an object store gets a few ranged requests per row group); with
-    `metadata` (its footer, already read), the footer is not read again."""
+    """A `pyarrow.parquet.ParquetFile` over a file on disk or in an fsspec file system; with
+    `metadata` (its footer, already read), the footer is not read again. From an object store
+    the column chunks of a row group are fetched as few coalesced ranges (pre_buffer)."""
     import pyarrow.parquet as pq
 
     if data_file.fs is None:
         return pq.ParquetFile(data_file.local, read_dictionary=read_dictionary, metadata=metadata)
-    return pq.ParquetFile(
-        data_file.local.as_posix(),
-        read_dictionary=read_dictionary,
-        metadata=metadata,
-        filesystem=data_file.fs,
-    )
+
+    class Owning(pq.ParquetFile):  # closes the object it was given with itself
+        def close(self, force: bool = False) -> None:
+            super().close(force)
+            source.close()
+
+    source = data_file.open(ranges=True)
+    try:
+        return Owning(source, read_dictionary=read_dictionary, metadata=metadata, pre_buffer=True)
+    except BaseException:
+        source.close()
+        raise
 
 
 _FOOTERS: dict[tuple[DataFile, str], Any] = {}

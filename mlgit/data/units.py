@@ -68,6 +68,7 @@ def plan(source: Source) -> list[Unit]:
         ]
     units = []
     first_row = 0
+    _prefetch_footers(source)
     for data_file in source.files:
         try:
             metadata = footer(data_file)
@@ -81,6 +82,24 @@ def plan(source: Source) -> list[Unit]:
             units.append(Unit(data_file, index, first_row, rows))
             first_row += rows
     return units
+
+
+def _prefetch_footers(source: Source) -> None:
+    """Read the footers of files in an object store 16 at a time (each is a request or two:
+    one after another, 10k files would take minutes); `footer` keeps them for the plan."""
+    remote = [f for f in source.files if f.fs is not None]
+    if len(remote) < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(data_file: DataFile) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):  # the plan makes it a unit that reports it
+            footer(data_file)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(read, remote))
 
 
 A = TypeVar("A")
@@ -139,7 +158,8 @@ def _batches(unit: Unit, reading: Reading, accumulator: Any, part: Part):
         return
     if unit.group < 0:  # a Parquet file without row groups: nothing to read
         return
-    with parquet_file(unit.file, reading.dictionary_columns) as parquet:
+    # the footer the plan read (this process) or this worker read for an earlier row group
+    with parquet_file(unit.file, reading.dictionary_columns, footer(unit.file)) as parquet:
         columns = reading.columns
         names = parquet.schema_arrow.names
         for column in columns or ():

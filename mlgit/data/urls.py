@@ -72,17 +72,17 @@ def open_url(
     try:
         if fs.isdir(path):
             base = path.rstrip("/") + "/"
-            found = sorted(fs.find(path, detail=False))
-            names = [
-                (n[len(base) :] if n.startswith(base) else n.rsplit("/", 1)[-1], n) for n in found
-            ]
+            found = fs.find(path, detail=True)
             files = [
-                _data_file(DataFile, rel, name, fs, local)
-                for rel, name in names
-                if rel and not hidden(Path(rel))
+                _data_file(DataFile, rel, name, fs, local, info)
+                for name, info in sorted(found.items())
+                if (rel := name[len(base) :] if name.startswith(base) else name.rsplit("/", 1)[-1])
+                and not hidden(Path(rel))
             ]
         elif fs.isfile(path):
-            files = [_data_file(DataFile, path.rstrip("/").rsplit("/", 1)[-1], path, fs, local)]
+            name = path.rstrip("/")
+            info = fs.info(name)
+            files = [_data_file(DataFile, name.rsplit("/", 1)[-1], name, fs, local, info)]
         else:
             raise MlgitError(f"{url}: no such file or directory; check the URL")
     except MlgitError:
@@ -103,6 +103,12 @@ def open_url(
     return source
 
 
-def _data_file(cls, relpath: str, name: str, fs, local: bool):
-    """A file on local disk is read natively, like any path; others through their fs."""
-    return cls(relpath, Path(name), None if local else fs)
+def _data_file(cls, relpath: str, name: str, fs, local: bool, info: dict):
+    """A file on local disk is read natively, like any path; others through their fs, with
+    the length and version the listing gave (so opening and fingerprinting ask nothing more)."""
+    from mlgit.repo.dvc import version_of
+
+    if local:
+        return cls(relpath, Path(name))
+    size = info.get("size")
+    return cls(relpath, Path(name), fs, size if isinstance(size, int) else None, version_of(info))
