@@ -228,7 +228,7 @@ def slow(batch):
 
 
 def _unit_tasks(cluster) -> int:
-    """run_unit tasks the cluster's scheduler has finished since it started."""
+    """run_block tasks (one per unit, so few are they) the scheduler has finished."""
     from dask.distributed import Client
 
     with Client(cluster.scheduler_address) as client:
@@ -237,7 +237,7 @@ def _unit_tasks(cluster) -> int:
                 k: dict(v.state_counts) for k, v in dask_scheduler.task_prefixes.items()
             }
         )
-    return counts.get("run_unit", {}).get("memory", 0)
+    return counts.get("run_block", {}).get("memory", 0)
 
 
 def test_a_worker_killed_mid_run_has_its_task_retried(tmp_path: Path, dask_cluster) -> None:
@@ -445,3 +445,20 @@ def test_interrupting_the_client_leaves_no_task_on_the_cluster(
                 break
             time.sleep(0.1)
         assert left == 0
+
+
+@given(count=st.integers(1, 300), workers=st.integers(1, 8), rows=st.integers(1, 1 << 19))
+def test_tasks_of_aligned_blocks_merge_in_the_tree_of_one_task_per_unit(
+    count: int, workers: int, rows: int
+) -> None:
+    from mlgit.data.engine import blocks_of
+    from mlgit.data.units import Unit, fold
+    from mlgit.repo.dvc import DataFile
+
+    units = [Unit(DataFile(f"{i}", Path(f"{i}")), 0, i * rows, rows) for i in range(count)]
+    blocks = blocks_of(units, workers)
+    assert [u for block in blocks for u in block] == units
+    pair = lambda a, b: (a, b)  # noqa: E731  the tree's shape, as nested pairs
+    per_unit = fold((u.file.relpath for u in units), pair)
+    per_block = fold((fold((u.file.relpath for u in block), pair) for block in blocks), pair)
+    assert per_block == per_unit

@@ -158,17 +158,16 @@ def _on_dask(engine, units, new_accumulator, reading, progress) -> Part | None:
     dask = client(engine)
     from dask.distributed import as_completed
 
+    blocks = blocks_of(units, len(dask.scheduler_info().get("workers") or {}) or 1)
     futures = dask.map(
-        units_mod.run_unit,
-        units,
-        new_accumulator=new_accumulator,
-        reading=reading,
-        pure=False,
+        run_block, blocks, new_accumulator=new_accumulator, reading=reading, pure=False
     )
     total = units_mod.fold(futures, lambda a, b: dask.submit(units_mod.merge, a, b, pure=False))
     rows = {  # a text file's rows are known once it is read: a tiny task fetches the count
-        f.key: dask.submit(_rows, f, pure=False) if u.rows is None and progress else u.rows
-        for f, u in zip(futures, units, strict=True)
+        f.key: dask.submit(_rows, f, pure=False)
+        if progress and any(u.rows is None for u in block)
+        else sum(u.rows or 0 for u in block)
+        for f, block in zip(futures, blocks, strict=True)
     }
     assert total is not None
     try:
@@ -177,11 +176,36 @@ def _on_dask(engine, units, new_accumulator, reading, progress) -> Part | None:
                 future.result()  # raises the task's exception here (TypeChanged, a check's)
             if progress:
                 count = rows[future.key]
-                progress(count.result() if hasattr(count, "result") else count or 0)
+                progress(count.result() if hasattr(count, "result") else count)
         return total.result()
     except BaseException:  # Ctrl-C, a failed task: nothing keeps running on the cluster
         dask.cancel([*futures, total, *(r for r in rows.values() if hasattr(r, "result"))])
         raise
+
+
+TASK_ROWS = 1 << 20  # a task of ~1M rows keeps the scheduler's ~1-4 ms per task under ~5%
+
+
+def blocks_of(units: list[Unit], workers: int) -> list[list[Unit]]:
+    """Units grouped into tasks: aligned blocks of 2**k neighbours, each folded on its worker.
+    An aligned block is exactly a node of `units.fold`'s tree, so the merged result is the
+    same operations in the same order as one task per unit. k grows while blocks stay under
+    TASK_ROWS rows and there are at least 4 blocks per worker (text files: one per task)."""
+    size = 1
+    if all(u.rows is not None for u in units):
+        largest = max(u.rows or 0 for u in units)
+        while largest * size * 2 <= TASK_ROWS and len(units) / (size * 2) >= 4 * workers:
+            size *= 2
+    return [units[i : i + size] for i in range(0, len(units), size)]
+
+
+def run_block(
+    block: list[Unit], new_accumulator: Callable[[], Any], reading: Reading
+) -> Part | None:
+    """One task: the units of an aligned block, folded as `units.fold` folds them."""
+    return units_mod.fold(
+        (units_mod.run_unit(u, new_accumulator, reading) for u in block), units_mod.merge
+    )
 
 
 def _rows(part: Part) -> int:

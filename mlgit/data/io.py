@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import git
     import pyarrow as pa
 
+REMOTE_THREADS = 8  # units read at once from an object store (latency-bound, not CPU-bound)
 FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -289,6 +290,7 @@ def scan_until(
                 starts.add(unit.file.relpath, unit.first_row)
     for data_file in source.files:
         READS[data_file.where] += 1
+    remote = any(f.fs is not None for f in source.files)
     while True:
         reading = units.Reading(
             source.format,
@@ -300,9 +302,11 @@ def scan_until(
             dictionary_columns,
             statistics=source.engine.statistics,
         )
+        # an object store answers each range after a round trip: more requests in flight
+        threads = max(workers, REMOTE_THREADS) if remote else workers
         try:
             part = engine.run(
-                source.engine, planned, new_accumulator, reading, progress, threads=workers
+                source.engine, planned, new_accumulator, reading, progress, threads=threads
             )
         except TypeChanged as changed:
             # CSV types are guessed from the first block; a later value that does not fit
