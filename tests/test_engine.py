@@ -361,17 +361,17 @@ def test_without_a_scheduler_a_local_cluster_runs_the_scan(tmp_path: Path) -> No
     assert outputs[0] == outputs[1]
 
 
-def test_without_dask_installed_the_error_names_the_extra(tmp_path: Path) -> None:
+def _tiny(tmp_path: Path) -> list[str]:
+    """`validate DATA --schema s.yaml --engine dask` on a 10-row dataset written here."""
     data = _dataset(tmp_path / "parts", [10], [10])
     (tmp_path / "s.yaml").write_text(SCHEMA, encoding="utf-8")
+    return ["validate", str(data), "--schema", "s.yaml", "--engine", "dask"]
+
+
+def test_without_dask_installed_the_error_names_the_extra(tmp_path: Path) -> None:
     proc = _run_mlgit(
         tmp_path,
-        "validate",
-        str(data),
-        "--schema",
-        "s.yaml",
-        "--engine",
-        "dask",
+        *_tiny(tmp_path),
         prelude="sys.modules['dask'] = None  # as if the extra were not installed",
     )
     assert proc.returncode == 2, proc.stderr
@@ -380,19 +380,7 @@ def test_without_dask_installed_the_error_names_the_extra(tmp_path: Path) -> Non
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
-    data = _dataset(tmp_path / "parts", [10], [10])
-    (tmp_path / "s.yaml").write_text(SCHEMA, encoding="utf-8")
-    result = run_cli(
-        tmp_path,
-        "validate",
-        str(data),
-        "--schema",
-        "s.yaml",
-        "--engine",
-        "dask",
-        "--scheduler",
-        "tcp://127.0.0.1:9",
-    )
+    result = run_cli(tmp_path, *_tiny(tmp_path), "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2
     assert "--scheduler tcp://127.0.0.1:9: cannot reach the Dask scheduler" in result.output
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import git
     import pyarrow as pa
 
+    from mlgit.data.units import Reading
+
 REMOTE_THREADS = 8  # units read at once from an object store (latency-bound, not CPU-bound)
 FORMATS = {
     ".parquet": "parquet",
@@ -268,20 +270,20 @@ def scan_until(
     file begins (see `FileStarts`). Files that cannot be read raise PartialRead after every
     other file was scanned.
     """
-    if stop is not None and source.engine.kind == "local":
-        return _scan_stopping(
-            source,
-            new_accumulator,
-            columns,
-            column_types,
-            null_values,
-            stop,
-            progress,
-            dictionary_columns,
-            starts,
-        )
     from mlgit.data import engine, units
 
+    reading = units.Reading(
+        source.format,
+        source.label,
+        len(source.files) == 1,
+        columns,
+        column_types,
+        null_values,
+        dictionary_columns,
+        statistics=source.engine.statistics,
+    )
+    if stop is not None and source.engine.kind == "local":
+        return _scan_stopping(source, new_accumulator, reading, stop, progress, starts)
     planned = units.plan(source)
     if starts is not None:
         starts.clear()
@@ -290,28 +292,16 @@ def scan_until(
                 starts.add(unit.file.relpath, unit.first_row)
     for data_file in source.files:
         READS[data_file.where] += 1
+    # an object store answers each range after a round trip: more requests in flight
     remote = any(f.fs is not None for f in source.files)
+    threads = max(workers, REMOTE_THREADS) if remote else workers
     while True:
-        reading = units.Reading(
-            source.format,
-            source.label,
-            len(source.files) == 1,
-            columns,
-            column_types,
-            null_values,
-            dictionary_columns,
-            statistics=source.engine.statistics,
-        )
-        # an object store answers each range after a round trip: more requests in flight
-        threads = max(workers, REMOTE_THREADS) if remote else workers
         try:
             part = engine.run(
                 source.engine, planned, new_accumulator, reading, progress, threads=threads
             )
         except TypeChanged as changed:
-            # CSV types are guessed from the first block; a later value that does not fit
-            # widens its column (null -> int64 -> double -> string) and the scan starts over
-            column_types = {**(column_types or {}), changed.column: changed.wider}
+            reading = _widened(reading, changed)
             continue
         state = part.state if part is not None else new_accumulator()
         if part is not None and len(part.errors) >= len(planned):  # nothing could be read
@@ -321,17 +311,23 @@ def scan_until(
         return state, False
 
 
+def _widened(reading: Reading, changed: TypeChanged) -> Reading:
+    """CSV types are guessed from the first block; a later value that does not fit widens its
+    column (null -> int64 -> double -> string) and the scan starts over."""
+    import dataclasses
+
+    column_types = {**(reading.column_types or {}), changed.column: changed.wider}
+    return dataclasses.replace(reading, column_types=column_types)
+
+
 def _scan_stopping(
-    source,
-    new_accumulator,
-    columns,
-    column_types,
-    null_values,
-    stop,
-    progress,
-    dictionary_columns,
-    starts,
-):
+    source: Source,
+    new_accumulator: Callable[[], A],
+    reading: Reading,
+    stop: Callable[[A], bool],
+    progress: Callable[[int], None] | None,
+    starts: FileStarts | None,
+) -> tuple[A, bool]:
     """Batch by batch on one thread, checking `stop` after each (--fail-fast)."""
     while True:
         accumulator = new_accumulator()
@@ -339,7 +335,13 @@ def _scan_stopping(
         if starts is not None:
             starts.clear()
         batches = iter_batches(
-            source, columns, BATCH_ROWS, column_types, null_values, dictionary_columns, starts
+            source,
+            reading.columns,
+            BATCH_ROWS,
+            reading.column_types,
+            reading.null_values,
+            reading.dictionary_columns,
+            starts,
         )
         if source.format != "parquet":
             batches = read_ahead(batches)
@@ -353,7 +355,7 @@ def _scan_stopping(
                     return accumulator, True
             return accumulator, False
         except TypeChanged as changed:
-            column_types = {**(column_types or {}), changed.column: changed.wider}
+            reading = _widened(reading, changed)
             if progress:
                 progress(-first_row)
 

@@ -33,14 +33,16 @@ class TypeChanged(Exception):
         self.column, self.wider = column, wider
 
 
+# pyarrow may name the row too ("Row #3002: "): seen in a process that had run a Dask scan
 _CONVERSION_ERROR = re.compile(
-    r"In CSV column #(\d+): CSV conversion error to ([^:]+): invalid value '(.*)'", re.S
+    r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to ([^:]+): invalid value '(.*)'",
+    re.S,
 )
 # a timestamp column guessed naive (or UTC) from the first block meets a value with (without)
 # a zone offset: the column mixes both, which a single block reads as text
 _ZONE_CHANGED = re.compile(
-    r"In CSV column #(\d+): CSV conversion error to (timestamp\[[^\]]*\]): expected (?:no|a) "
-    r"zone offset"
+    r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (timestamp\[[^\]]*\]): "
+    r"expected (?:no|a) zone offset"
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlgit.data.readers import READERS, BadLine, TypeChanged, footer, parquet_file
@@ -167,9 +168,10 @@ def _batches(unit: Unit, reading: Reading, accumulator: Any, part: Part):
                 raise KeyError(column)
         if reading.statistics and hasattr(accumulator, "settle"):
             group = parquet.metadata.row_group(unit.group)
-            settled = accumulator.settle(
-                group, parquet.schema_arrow, lambda column: _dictionary(unit, parquet, column)
-            )
+            # a dictionary page is a separate request from an object store, where fetching the
+            # column with the ones read anyway (one coalesced range) costs less than asking
+            dictionary = None if unit.file.fs is not None else partial(_dictionary, unit, parquet)
+            settled = accumulator.settle(group, parquet.schema_arrow, dictionary)
             if settled:
                 columns = [c for c in columns or names if c not in settled]
         yield from _row_group_batches(parquet, unit.group, unit.rows or 0, columns)
