@@ -925,3 +925,20 @@ def test_csv_timestamps_whose_zone_changes_read_the_same_whatever_the_block(
             assert result.row_count == 6000
         assert found[0] == found[1]
         assert found[0][("required", "ts")] == 1 and found[0][("maximum", "id")] == 999
+
+
+@pytest.mark.parametrize("row", ["", "Row #3002: "])
+def test_a_csv_conversion_error_widens_the_column_with_or_without_its_row(
+    work: Path, row: str
+) -> None:
+    from mlgit.data.readers import type_changed
+    from mlgit.repo.dvc import DataFile
+
+    (work / "t.csv").write_text("id,ts\n1,2024-01-01 10:00:00\n", encoding="utf-8")
+    data_file = DataFile("t.csv", work / "t.csv")
+    zone = f"In CSV column #1: {row}CSV conversion error to timestamp[s]: expected no zone offset"
+    changed = type_changed(data_file, ValueError(f"{zone} in '2024-01-01T10:00:00Z'"))
+    assert changed is not None and changed.column == "ts"
+    number = f"In CSV column #0: {row}CSV conversion error to int64: invalid value '1.5'"
+    changed = type_changed(data_file, ValueError(number))
+    assert changed is not None and (changed.column, str(changed.wider)) == ("id", "double")
