@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,7 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
         reason = _unusable(root, path, metrics=where[-1] == "metrics")
         if reason:
             problem(where, f"{path}: {reason}")
+    problems.extend(_trusted_only(doc))
     if problems:
         return problems  # nothing outside is looked at, not even whether it exists
     for name, ds in (data.get("datasets") or {}).items():
@@ -229,6 +231,51 @@ def _check_references(doc: Document, deep: bool) -> list[Problem]:
     if monitor.get("dataset") and monitor["dataset"] not in datasets:
         problem(("monitor", "dataset"), f"unknown dataset {monitor['dataset']!r}")
     return problems
+
+
+# storage options that say where requests go or what they carry: from mlgit.yaml (which comes
+# with every pull request) they would send the job's credentials to any server
+_SENSITIVE = re.compile(
+    r"endpoint|url|host|key|secret|token|password|credential|sas|connection|profile|"
+    r"client_kwargs|config_kwargs|headers|auth",
+    re.I,
+)
+
+
+def _trusted_only(doc: Document) -> list[Problem]:
+    """What mlgit.yaml may not say because it comes with every pull request: where a Dask
+    scheduler is (mlgit unpickles what a scheduler sends back), and storage options that
+    redirect requests or carry credentials (the job's credentials would follow them)."""
+    found = []
+    engine = doc.data.get("engine")
+    if isinstance(engine, dict) and "scheduler" in engine:
+        where: tuple[str | int, ...] = ("engine", "scheduler")
+        found.append(
+            Problem(
+                doc.file,
+                where,
+                doc.line_of(where),
+                "a Dask scheduler is not taken from mlgit.yaml: connecting to one runs what it "
+                "sends back, and this file comes with every pull request; pass --scheduler or "
+                "set MLGIT_DASK_SCHEDULER in the job",
+            )
+        )
+    for protocol, options in (doc.data.get("storage_options") or {}).items():
+        for key in options if isinstance(options, dict) else ():
+            if _SENSITIVE.search(str(key)):
+                where = ("storage_options", protocol, key)
+                found.append(
+                    Problem(
+                        doc.file,
+                        where,
+                        doc.line_of(where),
+                        "mlgit.yaml comes with every pull request, so its storage options may "
+                        "not say where requests go or carry credentials; set this "
+                        "in the job's environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+                        "GOOGLE_APPLICATION_CREDENTIALS, ...)",
+                    )
+                )
+    return found
 
 
 def _named_paths(data: dict) -> list[tuple[tuple[str | int, ...], str]]:

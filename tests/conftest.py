@@ -66,14 +66,16 @@ S3_CREDENTIALS = {
 @pytest.fixture(scope="session")
 def s3_endpoint() -> object:
     """A real S3 API (moto in server mode) on 127.0.0.1 and a free port, for the session.
-    Its fake credentials are in the environment before any Dask worker starts, so workers
-    reach it as the client does."""
+    Its fake credentials and address (AWS_ENDPOINT_URL) are in the environment before any Dask
+    worker starts, so workers reach it as the client does."""
     from moto.server import ThreadedMotoServer
 
     os.environ.update(S3_CREDENTIALS)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # where the job's environment points S3 clients (mlgit.yaml may not: it comes with PRs)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
     yield f"http://{host}:{port}"
     server.stop()
 
@@ -86,7 +88,7 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest
 
     import s3fs
 
-    for key, value in S3_CREDENTIALS.items():
+    for key, value in {**S3_CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}.items():
         monkeypatch.setenv(key, value)
     # readable, and unique: parametrized tests share the first 40 characters of their name
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]

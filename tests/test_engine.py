@@ -289,33 +289,23 @@ def test_the_engine_comes_from_the_flag_the_environment_or_mlgit_yaml(
 ) -> None:
     _dataset(project.root / "parts", [300, 300], [100, 100])
     project.write("s.yaml", SCHEMA)
-    address = dask_cluster.scheduler_address
-    before = _unit_tasks(dask_cluster)
-    result = project.mlgit("validate", "parts", "--schema", "s.yaml", "--no-cache")
-    assert result.exit_code == 1, result.output  # the data has failing values
-    assert _unit_tasks(dask_cluster) == before  # local by default
-    result = run_cli(
-        project.root,
-        "validate",
-        "parts",
-        "--schema",
-        "s.yaml",
-        "--no-cache",
-        env={"MLGIT_DASK_SCHEDULER": address},
-    )
-    assert result.exit_code == 1, result.output
-    assert _unit_tasks(dask_cluster) == before + 6
     config = (project.root / "mlgit.yaml").read_text()
-    project.write("mlgit.yaml", config + f"engine: {{kind: dask, scheduler: '{address}'}}\n")
-    assert project.mlgit("check-config").exit_code == 0
-    result = project.mlgit("validate", "parts", "--schema", "s.yaml", "--no-cache")
-    assert result.exit_code == 1, result.output
-    assert _unit_tasks(dask_cluster) == before + 12
-    result = project.mlgit(
-        "validate", "parts", "--schema", "s.yaml", "--no-cache", "--engine", "local"
-    )
-    assert result.exit_code == 1, result.output
-    assert _unit_tasks(dask_cluster) == before + 12  # the flag wins
+    address = {"MLGIT_DASK_SCHEDULER": dask_cluster.scheduler_address}
+    validate = ("validate", "parts", "--schema", "s.yaml", "--no-cache")
+
+    def tasks_of(*flags: str, env: dict[str, str] | None = None, engine: str = "") -> int:
+        project.write("mlgit.yaml", config + (f"engine: {engine}\n" if engine else ""))
+        before = _unit_tasks(dask_cluster)
+        result = run_cli(project.root, *validate, *flags, env=env)
+        assert result.exit_code == 1, result.output  # the data has failing values
+        return _unit_tasks(dask_cluster) - before
+
+    assert tasks_of() == 0  # local by default
+    assert tasks_of(env=address) == 6  # a scheduler in the environment means Dask
+    assert tasks_of(env=address, engine="local") == 0  # unless mlgit.yaml says local
+    assert tasks_of(env=address, engine="{kind: dask, workers: 2}") == 6
+    assert tasks_of("--engine", "local", env=address, engine="dask") == 0  # the flag wins
+    assert tasks_of("--scheduler", dask_cluster.scheduler_address) == 6
 
 
 def test_a_bad_engine_block_in_mlgit_yaml_is_named(config_dir) -> None:

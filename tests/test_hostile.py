@@ -211,8 +211,7 @@ def test_commands_that_need_no_schema_do_not_parse_them(project) -> None:
     _parquet(project.root / "d.parquet", [1, 2])
     project.write("schema.yaml", "fields: [oops\n")  # not even YAML
     project.configure(
-        "datasets:\n  d:\n    path: d.parquet\n    schema: schema.yaml\n"
-        "    reference: ref.json\n"
+        "datasets:\n  d:\n    path: d.parquet\n    schema: schema.yaml\n    reference: ref.json\n"
     )
     assert project.mlgit("profile", "d").exit_code == 0
     assert project.mlgit("check-config").exit_code == 2  # check-config reads every schema

@@ -84,11 +84,9 @@ def upload(local: Path, options: dict[str, Any], url: str) -> str:
 
 
 def s3_config(options: dict[str, Any], extra: str = "") -> str:
-    return (
-        "version: 1\nstorage_options:\n  s3:\n"
-        f"    endpoint_url: {options['endpoint_url']}\n"
-        f"    key: {options['key']}\n    secret: {options['secret']}\n" + extra
-    )
+    """mlgit.yaml for the loopback server: its address and credentials are in the environment
+    (AWS_ENDPOINT_URL, AWS_*: mlgit.yaml may not hold them); a harmless option stays here."""
+    return "version: 1\nstorage_options:\n  s3:\n    anon: false\n" + extra
 
 
 @pytest.fixture
@@ -447,3 +445,22 @@ def test_corrupt_object_under_a_prefix_with_a_trailing_slash(
     url = corrupt_prefix(work, s3_bucket) + "/"
     line, _ = partial_report(work, url)
     assert f"{url}year=2023/part-1.parquet: cannot read" in line, line
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "storage_options:\n  s3: {endpoint_url: 'https://collector.example'}\n",
+        "storage_options:\n  gs: {token: '/home/runner/key.json'}\n",
+        "storage_options:\n  s3: {client_kwargs: {endpoint_url: 'https://x.example'}}\n",
+        "engine: {kind: dask, scheduler: 'tcp://scheduler.example:8786'}\n",
+    ],
+)
+def test_mlgit_yaml_may_not_redirect_requests_or_choose_a_scheduler(work: Path, block: str) -> None:
+    """mlgit.yaml comes with every pull request: an endpoint or a token there would send the
+    job's credentials elsewhere, and a scheduler's results are unpickled by mlgit."""
+    (work / "mlgit.yaml").write_text("version: 1\n" + block, encoding="utf-8")
+    for command in (("check-config",), ("validate", "s3://nowhere/x", "--schema", "s.yaml")):
+        result = run_cli(work, *command)
+        assert result.exit_code == 2, result.output
+        assert "comes with every pull request" in result.stderr

@@ -48,10 +48,11 @@ class Choice:
     statistics: bool | None = None
 
     def resolve(self, configured: dict[str, Any] | None = None) -> Engine:
-        """The engine: the command line, then MLGIT_DASK_SCHEDULER, then mlgit.yaml. A
-        scheduler address alone means Dask."""
+        """The engine: the command line, then MLGIT_DASK_SCHEDULER, then mlgit.yaml's kind
+        (never its scheduler address: see config._trusted_only). A scheduler address alone
+        means Dask."""
         configured = configured or {}
-        scheduler = self.scheduler or os.environ.get(SCHEDULER_ENV) or configured.get("scheduler")
+        scheduler = self.scheduler or os.environ.get(SCHEDULER_ENV)
         kind = self.kind or configured.get("kind") or ("dask" if scheduler else "local")
         statistics = self.statistics
         if statistics is None:
