@@ -244,8 +244,12 @@ _SENSITIVE = re.compile(
 
 def _trusted_only(doc: Document) -> list[Problem]:
     """What mlgit.yaml may not say because it comes with every pull request: where a Dask
-    scheduler is (mlgit unpickles what a scheduler sends back), and storage options that
-    redirect requests or carry credentials (the job's credentials would follow them)."""
+    scheduler is (mlgit unpickles what a scheduler sends back), storage options that redirect
+    requests or carry credentials (the job's credentials would follow them), and data URLs
+    other than object stores (file:// leaves the repository; http:// reaches the runner's
+    network, such as a cloud metadata endpoint, whose answer would be printed as values)."""
+    from mlgit.data.urls import OBJECT_STORES, is_url, url_protocol
+
     found = []
     engine = doc.data.get("engine")
     if isinstance(engine, dict) and "scheduler" in engine:
@@ -260,6 +264,21 @@ def _trusted_only(doc: Document) -> list[Problem]:
                 "set MLGIT_DASK_SCHEDULER in the job",
             )
         )
+    for name, dataset in (doc.data.get("datasets") or {}).items():
+        path = dataset.get("path") if isinstance(dataset, dict) else None
+        if isinstance(path, str) and is_url(path) and url_protocol(path) not in OBJECT_STORES:
+            where = ("datasets", name, "path")
+            found.append(
+                Problem(
+                    doc.file,
+                    where,
+                    doc.line_of(where),
+                    f"{path}: a dataset in mlgit.yaml is a path in the repository or an object "
+                    f"store URL ({', '.join(sorted(OBJECT_STORES))}://); this file comes with "
+                    "every pull request, and other URLs reach files and services outside it "
+                    "(give those on the command line)",
+                )
+            )
     for protocol, options in (doc.data.get("storage_options") or {}).items():
         for key in options if isinstance(options, dict) else ():
             if _SENSITIVE.search(str(key)):

@@ -454,6 +454,8 @@ def test_corrupt_object_under_a_prefix_with_a_trailing_slash(
         "storage_options:\n  gs: {token: '/home/runner/key.json'}\n",
         "storage_options:\n  s3: {client_kwargs: {endpoint_url: 'https://x.example'}}\n",
         "engine: {kind: dask, scheduler: 'tcp://scheduler.example:8786'}\n",
+        "datasets:\n  secrets: {path: 'file:///home/runner/.ssh/'}\n",
+        "datasets:\n  meta: {path: 'http://169.254.169.254/latest/meta-data/', format: csv}\n",
     ],
 )
 def test_mlgit_yaml_may_not_redirect_requests_or_choose_a_scheduler(work: Path, block: str) -> None:

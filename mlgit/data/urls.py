@@ -34,10 +34,17 @@ PACKAGES = {
     "https": "aiohttp",
 }
 EXTRAS = {"s3fs": "s3", "gcsfs": "gcs", "adlfs": "azure"}  # mlgit's extra that brings it
+# the URLs a dataset of mlgit.yaml may have (see config._trusted_only): object stores, whose
+# endpoint and credentials come from the job's environment
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 
 
 def is_url(text: str | Path) -> bool:
     return isinstance(text, str) and bool(_URL.match(text))
+
+
+def url_protocol(url: str) -> str:
+    return url.split("://", 1)[0].lower()
 
 
 def open_url(
@@ -52,7 +59,7 @@ def open_url(
     from mlgit.data.io import files_source, hidden
     from mlgit.repo.dvc import DataFile
 
-    protocol = url.split("://", 1)[0].lower()
+    protocol = url_protocol(url)
     options = (storage_options or {}).get(protocol) or {}
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
