@@ -89,6 +89,12 @@ def _both(path: Path, cluster, run, fmt: str | None = None) -> tuple[Any, Any]:
     )
 
 
+def _json_on(engine: str, cluster) -> list[str]:
+    """Options of a run on `engine` (Dask: the session's cluster) writing ENGINE.json."""
+    scheduler = ["--scheduler", cluster.scheduler_address]
+    return ["--engine", engine, *scheduler, "--format", "json", "-o", f"{engine}.json"]
+
+
 # ---------------------------------------------------------------- identical results
 @settings(
     max_examples=12,
@@ -166,14 +172,7 @@ def test_drift_is_identical_on_both_engines(tmp_path: Path, dask_cluster) -> Non
             str(current),
             "--reference",
             str(reference),
-            "--engine",
-            engine,
-            "--scheduler",
-            dask_cluster.scheduler_address,
-            "--format",
-            "json",
-            "-o",
-            f"{engine}.json",
+            *_json_on(engine, dask_cluster),
         )
         assert result.exit_code in (0, 1), result.output
     assert (tmp_path / "local.json").read_text() == (tmp_path / "dask.json").read_text()
@@ -194,14 +193,7 @@ def test_a_corrupt_file_is_an_error_naming_it_after_the_rest_is_checked(
             "parts",
             "--schema",
             "s.yaml",
-            "--engine",
-            engine,
-            "--scheduler",
-            dask_cluster.scheduler_address,
-            "--format",
-            "json",
-            "-o",
-            f"{engine}.json",
+            *_json_on(engine, dask_cluster),
         )
         assert result.exit_code == 2, result.output
         assert "parts/part-bad.parquet: cannot read as parquet" in result.output
