@@ -78,6 +78,10 @@ def run(
 
 
 def _here(units, new_accumulator, reading, progress, threads) -> Part | None:
+    if threads > 1 and len(units) < threads:  # fewer units than threads: pyarrow's own decode
+        import dataclasses  # the columns of a row group in parallel (one file of one group)
+
+        reading = dataclasses.replace(reading, use_threads=True)
     if threads <= 1 or len(units) <= 1:
         return units_mod.fold(
             (units_mod.run_unit(u, new_accumulator, reading, progress) for u in units),
