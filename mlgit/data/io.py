@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from mlgit.data.engine import LOCAL, Engine
 from mlgit.data.readers import (
-    READERS,
     BadLine,
     TypeChanged,
     arrow_input,
+    dictionary_page_bytes,
     first_bad_utf8_line,
     footer,
+    open_reader,
     parquet_file,
 )
 from mlgit.data.units import BATCH_ROWS, bad_file, file_label, read_ahead
@@ -157,9 +158,9 @@ def read_schema(source: Source) -> pa.Schema:
     first readable one (a scan reports the others)."""
     first = source.files[0]
     if source.format == "parquet":
-        for data_file, _ in _parquet_metadata(source):
+        for data_file, metadata in _parquet_metadata(source):
             try:
-                with parquet_file(data_file) as parquet:
+                with parquet_file(data_file, metadata=metadata) as parquet:
                     return parquet.schema_arrow
             except Exception as exc:
                 raise _bad_file(source, data_file, exc) from None
@@ -191,17 +192,22 @@ def iter_batches(
 
     `dictionary_columns` (Parquet only, see `dictionary_encoded`) are read as dictionaries.
     `starts` records the row (counted over all files, from 0) where each file begins."""
-    reader = READERS[source.format]
-    extra = {}
-    if dictionary_columns and source.format == "parquet":
-        extra = {"read_dictionary": dictionary_columns}
     given = 0
     for data_file in source.files:
         if starts is not None:
             starts.add(data_file.relpath, given)
         READS[data_file.where] += 1
         try:
-            for batch in reader(data_file, columns, batch_rows, column_types, null_values, **extra):
+            batches = open_reader(
+                source.format,
+                data_file,
+                columns,
+                batch_rows,
+                column_types,
+                null_values,
+                dictionary_columns,
+            )
+            for batch in batches:
                 given += batch.num_rows
                 yield batch
         except (MlgitError, TypeChanged):
@@ -405,10 +411,8 @@ def dictionary_encoded(source: Source, candidates: list[str]) -> list[str]:
 
 
 def _small_dictionary(chunk, rows: int) -> bool:
-    if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
-        return False
-    size = chunk.data_page_offset - chunk.dictionary_page_offset
-    return 0 <= size <= max(rows // 16, 4096)
+    size = dictionary_page_bytes(chunk)
+    return size is not None and 0 <= size <= max(rows // 16, 4096)
 
 
 def _where(source: Source, data_file: DataFile) -> str:

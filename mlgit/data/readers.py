@@ -76,6 +76,30 @@ def parquet_file(
         raise
 
 
+def dictionary_page_bytes(chunk: Any) -> int | None:
+    """The size of a Parquet column chunk's dictionary page, None when it has none."""
+    if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
+        return None
+    return chunk.data_page_offset - chunk.dictionary_page_offset
+
+
+def open_reader(
+    fmt: str,
+    data_file: DataFile,
+    columns: list[str] | None,
+    batch_rows: int,
+    column_types: dict[str, pa.DataType] | None,
+    null_values: list[str] | None,
+    dictionary_columns: list[str] | None = None,
+) -> Any:
+    """The batches of one file in `fmt` (`dictionary_columns`: Parquet only, read as Arrow
+    dictionaries)."""
+    extra = {}
+    if dictionary_columns and fmt == "parquet":
+        extra = {"read_dictionary": dictionary_columns}
+    return READERS[fmt](data_file, columns, batch_rows, column_types, null_values, **extra)
+
+
 _FOOTERS: dict[tuple[DataFile, str], Any] = {}
 
 

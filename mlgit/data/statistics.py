@@ -127,10 +127,10 @@ COMPLETE_DICTIONARY_BYTES = 64 << 10
 def complete_dictionary(chunk: pq.ColumnChunkMetaData) -> bool:
     """Whether the chunk is dictionary-encoded with a dictionary page small enough that no
     value can have been written outside it (see COMPLETE_DICTIONARY_BYTES)."""
-    if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
-        return False
-    size = chunk.data_page_offset - chunk.dictionary_page_offset
-    return 0 < size <= COMPLETE_DICTIONARY_BYTES
+    from mlgit.data.readers import dictionary_page_bytes
+
+    size = dictionary_page_bytes(chunk)
+    return size is not None and 0 < size <= COMPLETE_DICTIONARY_BYTES
 
 
 def with_dictionary(

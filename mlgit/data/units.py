@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlgit.data.readers import READERS, BadLine, TypeChanged, footer, parquet_file
+from mlgit.data.readers import BadLine, TypeChanged, footer, open_reader, parquet_file
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
@@ -143,16 +143,14 @@ def run_unit(
 
 def _batches(unit: Unit, reading: Reading, accumulator: Any, part: Part):
     if unit.group is None:
-        extra = {}
-        if reading.dictionary_columns and reading.format == "parquet":
-            extra = {"read_dictionary": reading.dictionary_columns}
-        batches = READERS[reading.format](
+        batches = open_reader(
+            reading.format,
             unit.file,
             reading.columns,
             BATCH_ROWS,
             reading.column_types,
             reading.null_values,
-            **extra,
+            reading.dictionary_columns,
         )
         if reading.format != "parquet":
             batches = read_ahead(batches)

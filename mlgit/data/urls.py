@@ -18,6 +18,7 @@ from mlgit.errors import MlgitError
 if TYPE_CHECKING:
     from mlgit.data.engine import Engine
     from mlgit.data.io import Source
+    from mlgit.repo.dvc import DataFile
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # the package that gives fsspec a protocol, for the error when it is missing
@@ -57,7 +58,6 @@ def open_url(
     import fsspec
 
     from mlgit.data.io import files_source, hidden
-    from mlgit.repo.dvc import DataFile
 
     protocol = url_protocol(url)
     options = (storage_options or {}).get(protocol) or {}
@@ -81,7 +81,7 @@ def open_url(
             base = path.rstrip("/") + "/"
             found = fs.find(path, detail=True)
             files = [
-                _data_file(DataFile, rel, name, fs, local, info)
+                _data_file(rel, name, fs, local, info)
                 for name, info in sorted(found.items())
                 if (rel := name[len(base) :] if name.startswith(base) else name.rsplit("/", 1)[-1])
                 and not hidden(Path(rel))
@@ -89,7 +89,7 @@ def open_url(
         elif fs.isfile(path):
             name = path.rstrip("/")
             info = fs.info(name)
-            files = [_data_file(DataFile, name.rsplit("/", 1)[-1], name, fs, local, info)]
+            files = [_data_file(name.rsplit("/", 1)[-1], name, fs, local, info)]
         else:
             raise MlgitError(f"{url}: no such file or directory; check the URL")
     except MlgitError:
@@ -110,12 +110,13 @@ def open_url(
     return source
 
 
-def _data_file(cls, relpath: str, name: str, fs, local: bool, info: dict):
+def _data_file(relpath: str, name: str, fs, local: bool, info: dict) -> DataFile:
     """A file on local disk is read natively, like any path; others through their fs, with
     the length and version the listing gave (so opening and fingerprinting ask nothing more)."""
-    from mlgit.repo.dvc import version_of
+    from mlgit.repo.dvc import DataFile, version_of
 
     if local:
-        return cls(relpath, Path(name))
+        return DataFile(relpath, Path(name))
     size = info.get("size")
-    return cls(relpath, Path(name), fs, size if isinstance(size, int) else None, version_of(info))
+    length = size if isinstance(size, int) else None
+    return DataFile(relpath, Path(name), fs, length, version_of(info))
