@@ -57,7 +57,7 @@ def run(
     `data` and `reference_file` are paths or URLs."""
     from mlgit.config import load_or_none
     from mlgit.data.drift import compare_source, settings
-    from mlgit.data.engine import Choice
+    from mlgit.data.engine import chosen
     from mlgit.data.targets import open_data, open_target, require_data, resolve
 
     if data is not None and rev is not None:
@@ -66,15 +66,15 @@ def run(
         raise MlgitError("--reference and --base-rev: give one of them, not both")
     cfg = load_or_none()
     rules = settings(cfg.drift, cfg.place) if cfg else settings(None)
-    chosen = (engine or Choice()).resolve(cfg.engine if cfg else None)
+    engine_used = chosen(engine, cfg)
     target = resolve(name, cfg)
     if data is not None:
-        current = open_data(data, target.format, cfg, chosen)
+        current = open_data(data, target.format, cfg, engine_used)
     else:
         if rev is None and cfg is not None:
             require_data(target, cfg)
-        current = open_target(target, rev, chosen)
-    reference, label = _reference(target, cfg, reference_file, base_rev, chosen)
+        current = open_target(target, rev, engine_used)
+    reference, label = _reference(target, cfg, reference_file, base_rev, engine_used)
     return compare_source(target.name, reference, current, rules, label)
 
 

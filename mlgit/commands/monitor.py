@@ -258,6 +258,6 @@ def _dataset(model: Model, cfg: Config) -> Dataset:
 
 def engine_of(cfg: Config) -> Engine:
     """mlgit.yaml's `engine:` (or MLGIT_DASK_SCHEDULER): monitor takes no engine options."""
-    from mlgit.data.engine import Choice
+    from mlgit.data.engine import chosen
 
-    return Choice().resolve(cfg.engine)
+    return chosen(None, cfg)

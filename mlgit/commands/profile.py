@@ -17,7 +17,7 @@ def profile(
 ) -> Report:
     """Profile the data and write it to `output` (default: the dataset's `reference:`)."""
     from mlgit.config import load_or_none
-    from mlgit.data.engine import Choice
+    from mlgit.data.engine import chosen
     from mlgit.data.profile import build, dumps
     from mlgit.data.targets import open_target, require_data, resolve
     from mlgit.fs import write_atomic
@@ -33,7 +33,6 @@ def profile(
             where = f"datasets.{target}.reference in {cfg.file}" if dataset and cfg else "-o FILE"
             raise MlgitError(f"{target}: where should the profile go? set {where} or pass -o FILE")
         output = cfg.root / dataset.reference
-    chosen = (engine or Choice()).resolve(cfg.engine if cfg else None)
-    result = build(open_target(found, rev, chosen))
+    result = build(open_target(found, rev, chosen(engine, cfg)))
     write_atomic(output, dumps(result))
     return as_report(result, str(output))

@@ -108,10 +108,9 @@ def validate(
 def chosen_engine(choice: Choice | None) -> Engine:
     """The engine the command line, MLGIT_DASK_SCHEDULER and mlgit.yaml's `engine:` choose."""
     from mlgit.config import load_or_none
-    from mlgit.data.engine import Choice
+    from mlgit.data.engine import chosen
 
-    cfg = load_or_none()
-    return (choice or Choice()).resolve(cfg.engine if cfg else None)
+    return chosen(choice, load_or_none())
 
 
 def _without_schema(names: tuple[str, ...], schema_file: Path | None) -> list[str]:

@@ -17,6 +17,7 @@ from mlgit.data import units as units_mod
 from mlgit.errors import MlgitError
 
 if TYPE_CHECKING:
+    from mlgit.config import Config
     from mlgit.data.units import Part, Reading, Unit
 
 KINDS = ("local", "dask")
@@ -36,6 +37,12 @@ class Engine:
 
 
 LOCAL = Engine()
+
+
+def chosen(choice: Choice | None, cfg: Config | None) -> Engine:
+    """The engine for a command: its command-line `choice` (None: nothing said), then
+    MLGIT_DASK_SCHEDULER, then `cfg`'s `engine:` (see Choice.resolve)."""
+    return (choice or Choice()).resolve(cfg.engine if cfg else None)
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,15 @@ def project_root(cfg: Config | None) -> Path:
 
 
 def dataset_target(cfg: Config, name: str) -> Target:
+    dataset = cfg.dataset(name)
+    return Target(name, _posix(dataset.path), dataset, cfg.root, cfg.storage_options)
+
+
+def _posix(path: str) -> str:
+    """A dataset path as targets compare it: POSIX, and a URL as written."""
     from mlgit.data.urls import is_url
 
-    dataset = cfg.dataset(name)
-    path = dataset.path if is_url(dataset.path) else Path(dataset.path).as_posix()
-    return Target(name, path, dataset, cfg.root, cfg.storage_options)
+    return path if is_url(path) else Path(path).as_posix()
 
 
 def resolve(text: str, cfg: Config | None) -> Target:
@@ -75,19 +79,17 @@ def resolve(text: str, cfg: Config | None) -> Target:
         return dataset_target(cfg, text)
     root = project_root(cfg)
     if is_url(text):
-        for dataset in cfg.datasets.values() if cfg is not None else ():
-            if dataset.path == text:
-                return dataset_target(cfg, dataset.name)  # type: ignore[arg-type]
-        return Target(text, text, None, root, cfg.storage_options if cfg else {})
-    path = Path(text)
-    absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
-    try:
-        rel = absolute.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        rel = str(absolute)
+        rel = text
+    else:
+        path = Path(text)
+        absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            rel = absolute.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            rel = str(absolute)
     if cfg is not None:
         for dataset in cfg.datasets.values():
-            if Path(dataset.path).as_posix() == rel:
+            if _posix(dataset.path) == rel:
                 return dataset_target(cfg, dataset.name)
     return Target(text, rel, None, root, cfg.storage_options if cfg else {})
 
