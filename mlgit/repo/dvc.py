@@ -202,10 +202,15 @@ class DataFile:
         """Pickled for a Dask task. fsspec rebuilds DVC's file system for every unpickling
         (it is not cached), and building one opens the repository, its index and the remote:
         the task gets the one its worker process already built for that revision."""
-        if self.fs is not None and type(self.fs).__module__ == "dvc.fs.dvc":
+        if self._in_dvc:
             args = (self.fs.storage_args, tuple(sorted(self.fs.storage_options.items())))
             return _at_revision, (self.relpath, self.local, args)
         return DataFile, (self.relpath, self.local, self.fs, self.length, self.version)
+
+    @property
+    def _in_dvc(self) -> bool:
+        """Read through DVC's file system (a DVC-tracked file at a revision, in its remote)."""
+        return self.fs is not None and type(self.fs).__module__ == "dvc.fs.dvc"
 
     def open(self, ranges: bool = False) -> BinaryIO:
         """The file for reading. `ranges`: the reader asks for byte ranges (Parquet's footer,
@@ -214,7 +219,7 @@ class DataFile:
         known from the listing, without a HEAD request first."""
         if self.fs is None:
             return open(self.local, "rb")
-        if not ranges or type(self.fs).__module__ == "dvc.fs.dvc":
+        if not ranges or self._in_dvc:
             return self.fs.open(self.local.as_posix(), "rb")
         extra = {"size": self.length} if self.length is not None else {}
         return self.fs.open(self.local.as_posix(), "rb", cache_type="none", **extra)
@@ -222,6 +227,8 @@ class DataFile:
     def size(self) -> int:
         if self.fs is None:
             return self.local.stat().st_size
+        if self.length is not None:
+            return self.length
         with self.open() as f:  # DVC's file system knows no size before it opens the object
             return f.seek(0, 2)
 
